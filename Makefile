@@ -1,0 +1,36 @@
+# One command to set up and test, one to set up and run the main job.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: test test-slow demo bench venv clean
+
+$(STAMP): pyproject.toml
+	@set -e; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then \
+	  rm -rf $(VENV); \
+	  PYBIN=$$(bash scripts/find_python.sh); \
+	  echo "creating $(VENV) with $$PYBIN"; \
+	  $$PYBIN -m venv $(VENV); \
+	fi; \
+	$(PY) -m pip install --quiet --upgrade pip; \
+	$(PY) -m pip install --quiet -e ".[test]"; \
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow -n 2 $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(PY) -m bayes_mfg.demo
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.equilibrium
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info outputs

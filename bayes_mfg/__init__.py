@@ -1,0 +1,47 @@
+"""bayes_mfg: Bayesian calibration of finite-state mean field games.
+
+Importing the package enables JAX's float64 mode (``jax_enable_x64``), because the
+equilibrium solver and its implicit gradients are specified to float64 accuracy.
+Set the environment variable ``BAYES_MFG_X64=0`` *before* importing to keep JAX's
+float32 default; solvers then pick float32-appropriate tolerances from the dtype of
+``mu0``.
+"""
+
+import os as _os
+
+import jax as _jax
+
+if _os.environ.get("BAYES_MFG_X64", "1") != "0":
+    _jax.config.update("jax_enable_x64", True)
+
+from bayes_mfg import games  # noqa: E402
+from bayes_mfg.equilibrium import (  # noqa: E402
+    Anderson,
+    AdjointInfo,
+    Equilibrium,
+    ImplicitAdjoint,
+    Picard,
+    SolverInfo,
+    Status,
+    Unrolled,
+    adjoint_info,
+    best_response_map,
+    equilibrium,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "games",
+    "equilibrium",
+    "best_response_map",
+    "adjoint_info",
+    "Equilibrium",
+    "SolverInfo",
+    "AdjointInfo",
+    "Status",
+    "Picard",
+    "Anderson",
+    "ImplicitAdjoint",
+    "Unrolled",
+]

@@ -1,0 +1,294 @@
+"""``equilibrium``: solve ``mu* = G(mu*; params, mu0)`` and make it differentiable."""
+
+from __future__ import annotations
+
+import enum
+import warnings
+from functools import partial
+from typing import Any, Mapping, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bayes_mfg._validation import check_distribution, check_finite, is_concrete
+from bayes_mfg.equilibrium.adjoint import (
+    AdjointInfo,
+    ImplicitAdjoint,
+    Unrolled,
+    apply_failure_policy,
+    solve_adjoint,
+)
+from bayes_mfg.equilibrium.dynamics import best_response_map, hjb, kolmogorov, max_jump_probability
+from bayes_mfg.equilibrium.solvers import Anderson, Picard, Solver, default_tol, iterate, unroll
+from bayes_mfg.games.base import Array, Game, Params
+
+
+class Status(enum.IntEnum):
+    """Why the solve stopped (``SolverInfo.status``)."""
+
+    SUCCESS = 0
+    MAX_ITERATIONS = 1
+    NONFINITE = 2
+    EULER_UNSTABLE = 3
+
+    @property
+    def message(self) -> str:
+        return _MESSAGES[self]
+
+
+_MESSAGES = {
+    Status.SUCCESS: "converged: max|G(mu) - mu| <= tol",
+    Status.MAX_ITERATIONS: "not converged: max_iter reached before max|G(mu) - mu| <= tol "
+    "(try Anderson(), more iterations or damping)",
+    Status.NONFINITE: "failed: the best-response map returned NaN/inf",
+    Status.EULER_UNSTABLE: "unstable: explicit Euler with dt * max out-rate > 1 leaves the simplex; "
+    "use scheme='exponential' or more time steps",
+}
+
+
+class SolverInfo(NamedTuple):
+    """Diagnostics of an equilibrium solve (every field is an array, so it survives jit/vmap).
+
+    Attributes
+    ----------
+    iterations
+        Solver iterations taken.
+    n_evaluations
+        Evaluations of the best-response map G (the cost measure across solvers).
+    residual
+        ``max|G(mu) - mu|`` at the returned ``mu``.
+    converged
+        ``status == Status.SUCCESS``.
+    status
+        A :class:`Status` code.
+    max_jump_probability
+        ``dt * max_{n,x} sum_y a[x, y]`` over the equilibrium rates; explicit Euler needs <= 1.
+    """
+
+    iterations: Array
+    n_evaluations: Array
+    residual: Array
+    converged: Array
+    status: Array
+    max_jump_probability: Array
+
+
+class Equilibrium(NamedTuple):
+    """A solved mean field game.
+
+    Attributes
+    ----------
+    mu
+        ``(N, d)`` equilibrium distribution path, ``mu[0] = mu0``.
+    value
+        ``(N, d)`` value function ``u`` (the HJB solution against ``mu``).
+    rates
+        ``(N - 1, d, d)`` equilibrium jump rates ``a*[x, y]`` used on each step n -> n+1.
+    info
+        :class:`SolverInfo`.
+    """
+
+    mu: Array
+    value: Array
+    rates: Array
+    info: SolverInfo
+
+    @property
+    def converged(self) -> bool | Array:
+        return self.info.converged
+
+    def message(self) -> str:
+        """Human-readable status (for a single, concrete solve)."""
+        status = np.asarray(self.info.status)
+        if status.ndim:
+            counts = {Status(int(s)).name: int(np.sum(status == s)) for s in np.unique(status)}
+            return f"batch of {status.size} solves: {counts}"
+        return f"{Status(int(status)).message} (residual {float(self.info.residual):.3g}, {int(self.info.iterations)} iterations)"
+
+
+def _fixed_point_fn(game: Game):
+    def fn(x, args):
+        params, mu0 = args
+        return best_response_map(game, x, params, mu0)
+
+    return fn
+
+
+def _solve(game: Game, solver: Solver, x0: Array, params: Params, mu0: Array):
+    tol = default_tol(solver, x0.dtype)
+    state = iterate(solver, _fixed_point_fn(game), x0, (params, mu0), tol)
+    return state.best_x, _raw_info(state, tol)
+
+
+def _raw_info(state, tol):
+    res = state.best_residual
+    status = jnp.where(
+        res <= tol,
+        Status.SUCCESS,
+        jnp.where(jnp.isfinite(state.residual), Status.MAX_ITERATIONS, Status.NONFINITE),
+    ).astype(jnp.int32)
+    return status, res, state.iteration, state.n_evals
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _implicit_fixed_point(game, solver, adjoint, x0, params, mu0):
+    return _solve(game, solver, x0, params, mu0)
+
+
+def _implicit_fwd(game, solver, adjoint, x0, params, mu0):
+    x, info = _solve(game, solver, x0, params, mu0)
+    return (x, info), (x, params, mu0, info[0] == Status.SUCCESS)
+
+
+def _implicit_bwd(game, solver, adjoint, residuals, cotangents):
+    x, params, mu0, forward_ok = residuals
+    v = cotangents[0]
+    _, vjp = jax.vjp(lambda x_, p_, m_: best_response_map(game, x_, p_, m_), x, params, mu0)
+    w, ainfo = solve_adjoint(adjoint, lambda w_: vjp(w_)[0], v)
+    _, g_params, g_mu0 = vjp(w)
+    g_params, g_mu0 = apply_failure_policy(adjoint, (g_params, g_mu0), ainfo, forward_ok)
+    return jnp.zeros_like(x), g_params, g_mu0
+
+
+_implicit_fixed_point.defvjp(_implicit_fwd, _implicit_bwd)
+
+
+def _unrolled_fixed_point(game, solver, adjoint, x0, params, mu0):
+    tol = default_tol(solver, x0.dtype)
+    state = unroll(solver, _fixed_point_fn(game), x0, (params, mu0), adjoint.n_iter)
+    return state.best_x, _raw_info(state, tol)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _equilibrium(game: Game, solver: Solver, adjoint, params: Params, mu0: Array, x0: Array) -> Equilibrium:
+    if isinstance(adjoint, Unrolled):
+        mu, (status, res, iters, evals) = _unrolled_fixed_point(game, solver, adjoint, x0, params, mu0)
+    else:
+        mu, (status, res, iters, evals) = _implicit_fixed_point(game, solver, adjoint, x0, params, mu0)
+    mu = mu.at[0].set(mu0)  # exact: G(mu)[0] = mu0 (extrapolation may round it by an ulp)
+    value = hjb(game, mu, params)
+    rates = kolmogorov(game, value, params, mu0).rates
+    jump = jax.lax.stop_gradient(max_jump_probability(game, rates))
+    if game.scheme == "euler":
+        status = jnp.where(jump > 1.0, Status.EULER_UNSTABLE, status)
+        status = status.astype(jnp.int32)
+    info = SolverInfo(iters, evals, res, status == Status.SUCCESS, status, jump)
+    return Equilibrium(mu, value, rates, info)
+
+
+def equilibrium(
+    game: Game,
+    params: Mapping[str, Any] | None = None,
+    mu0: Any = None,
+    *,
+    solver: Solver | None = None,
+    adjoint: ImplicitAdjoint | Unrolled | None = None,
+    init: Any = None,
+) -> Equilibrium:
+    """Solve the mean field game ``mu* = G(mu*)`` over the whole time grid.
+
+    ``G(mu)`` is the distribution path of a population that best-responds to ``mu``: a
+    backward HJB sweep for the value ``u`` against ``mu``, then a forward Kolmogorov
+    sweep from ``mu0`` under the best-response rates (see
+    :mod:`bayes_mfg.equilibrium.dynamics`). The solve is differentiable with respect to
+    ``params`` and ``mu0``: by default through the implicit function theorem at the fixed
+    point (:class:`ImplicitAdjoint`), never by unrolling the iterations.
+
+    Parameters
+    ----------
+    game
+        A :class:`bayes_mfg.games.Game`.
+    params
+        Parameter values: a dict as built by ``game.params(...)``, or a partial dict of
+        constants/paths (missing entries take the game's defaults). ``None``: defaults.
+    mu0
+        ``(d,)`` initial distribution (non-negative, sums to 1).
+    solver
+        :class:`Anderson` (default) or :class:`Picard`.
+    adjoint
+        :class:`ImplicitAdjoint` (default) or :class:`Unrolled`.
+    init
+        Optional ``(N, d)`` warm start for the mean-field path (default: ``mu0`` repeated).
+
+    Returns
+    -------
+    Equilibrium
+        ``mu``, ``value``, ``rates`` and ``info`` (iterations, residual, converged, status).
+        Non-convergence is reported in ``info`` (and warned about when called outside
+        ``jit``/``vmap``); it is never silent.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For invalid inputs (checked before any solve).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> import jax.numpy as jnp
+    >>> game = bm.games.LinearQuadratic(n_states=3)
+    >>> eq = bm.equilibrium(game, {"gamma": 1.55}, jnp.array([0.5, 0.3, 0.2]))
+    >>> bool(eq.info.converged), eq.mu.shape
+    (True, (100, 3))
+    """
+    from bayes_mfg.games.base import Game as _Game
+
+    if not isinstance(game, _Game):
+        raise TypeError(f"game must be a bayes_mfg.games.Game, got {type(game).__name__}")
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a mapping from parameter name to value, got {type(params).__name__}")
+    params = game.params(**params)
+    if mu0 is None:
+        raise ValueError("mu0 is required: the (d,) initial distribution")
+    mu0 = check_distribution("mu0", mu0, game.n_states)
+    dtype = jnp.result_type(mu0.dtype, *[v.dtype for v in params.values()])
+    mu0 = mu0.astype(dtype)
+    params = {k: v.astype(dtype) for k, v in params.items()}
+    solver = Anderson() if solver is None else solver
+    if not isinstance(solver, (Picard, Anderson)):
+        raise TypeError(f"solver must be Picard or Anderson, got {type(solver).__name__}")
+    adjoint = ImplicitAdjoint() if adjoint is None else adjoint
+    if not isinstance(adjoint, (ImplicitAdjoint, Unrolled)):
+        raise TypeError(f"adjoint must be ImplicitAdjoint or Unrolled, got {type(adjoint).__name__}")
+    shape = (game.n_steps, game.n_states)
+    if init is None:
+        x0 = jnp.broadcast_to(mu0, shape)
+    else:
+        x0 = jnp.asarray(init, dtype=dtype)
+        if x0.shape != shape:
+            raise ValueError(f"init must have shape {shape} (a mean-field path), got {x0.shape}")
+        check_finite("init", x0)
+    x0 = x0.at[0].set(mu0)
+
+    result = _equilibrium(game, solver, adjoint, params, mu0, x0)
+    if is_concrete(result.info.status):
+        status = np.asarray(result.info.status)
+        if np.any(status != Status.SUCCESS):
+            warnings.warn(f"bayes_mfg.equilibrium: {result.message()}", RuntimeWarning, stacklevel=2)
+    return result
+
+
+def adjoint_info(
+    game: Game,
+    result: Equilibrium,
+    params: Mapping[str, Any],
+    mu0: Any,
+    cotangent: Any,
+    adjoint: ImplicitAdjoint | None = None,
+) -> AdjointInfo:
+    """Run the adjoint solve for ``cotangent`` at a solved equilibrium and report how it went.
+
+    Solves ``(I - d_mu G(mu*))^T w = cotangent`` exactly as the implicit gradient does and
+    returns its :class:`AdjointInfo` (relative residual, converged, whether the fallback ran).
+    """
+    adjoint = ImplicitAdjoint() if adjoint is None else adjoint
+    params = game.params(**params)
+    mu0 = check_distribution("mu0", mu0, game.n_states)
+    v = jnp.asarray(cotangent, dtype=result.mu.dtype)
+    if v.shape != result.mu.shape:
+        raise ValueError(f"cotangent must have shape {result.mu.shape}, got {v.shape}")
+    _, vjp = jax.vjp(lambda x_: best_response_map(game, x_, params, mu0), result.mu)
+    return solve_adjoint(adjoint, lambda w_: vjp(w_)[0], v)[1]

@@ -1,0 +1,269 @@
+"""Fixed-point solvers for ``x = G(x)``: small immutable objects with pure ``init``/``step``.
+
+Each solver is a frozen dataclass (hashable: a static argument of ``jax.jit``) with
+
+* ``init(fn, x0, args) -> state`` (evaluates ``G(x0)`` once),
+* ``step(fn, state, args) -> state`` (one iteration),
+
+where ``fn(x, args)`` is the map and ``args`` its parameters, passed explicitly. Every state
+carries ``x`` (the current iterate), ``gx = G(x)``, ``residual = max|G(x) - x|``, the best
+iterate seen so far (``best_x``, ``best_residual``), the iteration count and the number of
+evaluations of G. :func:`iterate` runs a solver to tolerance; :func:`unroll` runs it for a
+fixed number of steps with ``lax.scan`` (reverse-mode differentiable end to end).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from bayes_mfg._validation import check_positive_float, check_positive_int
+
+Array = jax.Array
+FixedPointFn = Callable[[Array, Any], Array]
+
+
+def sup_norm(x: Array) -> Array:
+    return jnp.max(jnp.abs(x))
+
+
+class PicardState(NamedTuple):
+    """State of damped Picard iteration.
+
+    Attributes
+    ----------
+    x, gx
+        Current iterate and ``G(x)``.
+    residual
+        ``max|G(x) - x|`` (inf when G returned NaN/inf).
+    best_x, best_gx, best_residual
+        The iterate with the smallest residual so far (what is returned).
+    iteration
+        Iterations taken (steps after ``init``).
+    n_evals
+        Evaluations of G so far (the cost measure for comparing solvers).
+    """
+
+    x: Array
+    gx: Array
+    residual: Array
+    best_x: Array
+    best_gx: Array
+    best_residual: Array
+    iteration: Array
+    n_evals: Array
+
+
+class AndersonState(NamedTuple):
+    """State of Anderson acceleration: the Picard fields plus a history of ``memory`` pairs.
+
+    Attributes
+    ----------
+    x, gx, residual, best_x, best_gx, best_residual, iteration, n_evals
+        As in :class:`PicardState`.
+    history_x, history_gx
+        ``(memory, size)`` past iterates and their images (flattened).
+    history_valid
+        ``(memory,)`` which slots hold a pair since the last restart.
+    n_restarts
+        How often the safeguard rejected an extrapolated step.
+    """
+
+    x: Array
+    gx: Array
+    residual: Array
+    best_x: Array
+    best_gx: Array
+    best_residual: Array
+    iteration: Array
+    n_evals: Array
+    history_x: Array
+    history_gx: Array
+    history_valid: Array
+    n_restarts: Array
+
+
+def _residual(x: Array, gx: Array) -> Array:
+    r = sup_norm(gx - x)
+    return jnp.where(jnp.isfinite(r), r, jnp.inf)
+
+
+def _keep_best(best_x, best_gx, best_res, x, gx, res):
+    better = res < best_res
+    return (
+        jnp.where(better, x, best_x),
+        jnp.where(better, gx, best_gx),
+        jnp.where(better, res, best_res),
+    )
+
+
+@dataclass(frozen=True)
+class Picard:
+    """Damped Picard iteration ``x <- (1 - damping) G(x) + damping x`` (the seed paper's method).
+
+    Parameters
+    ----------
+    damping
+        Weight on the old iterate, in [0, 1). 0 is plain fixed-point iteration.
+    tol
+        Stop when ``max|G(x) - x| <= tol``. ``None``: 1e-10 in float64, 1e-5 in float32.
+    max_iter
+        Iteration cap; reaching it is reported (``converged=False``), never silent.
+    """
+
+    damping: float = 0.0
+    tol: float | None = None
+    max_iter: int = 2000
+
+    def __post_init__(self) -> None:
+        check_positive_float("damping", self.damping, allow_zero=True)
+        if self.damping >= 1:
+            raise ValueError(f"damping must be in [0, 1), got {self.damping}")
+        if self.tol is not None:
+            check_positive_float("tol", self.tol)
+        check_positive_int("max_iter", self.max_iter)
+
+    def init(self, fn: FixedPointFn, x0: Array, args: Any) -> PicardState:
+        gx = fn(x0, args)
+        res = _residual(x0, gx)
+        zero = jnp.zeros((), jnp.int32)
+        return PicardState(x0, gx, res, x0, gx, res, zero, zero + 1)
+
+    def step(self, fn: FixedPointFn, state: PicardState, args: Any) -> PicardState:
+        x = (1.0 - self.damping) * state.gx + self.damping * state.x
+        gx = fn(x, args)
+        res = _residual(x, gx)
+        best = _keep_best(state.best_x, state.best_gx, state.best_residual, x, gx, res)
+        return PicardState(x, gx, res, *best, state.iteration + 1, state.n_evals + 1)
+
+
+@dataclass(frozen=True)
+class Anderson:
+    """Anderson acceleration (type II) of the fixed-point map, with a restart safeguard.
+
+    With the last ``m`` iterates ``x_i`` and residuals ``f_i = G(x_i) - x_i``, the next
+    iterate is ``sum_i alpha_i ((1 - damping) G(x_i) + damping x_i)`` where ``alpha``
+    minimises ``|sum_i alpha_i f_i|_2`` subject to ``sum_i alpha_i = 1`` (normal equations
+    with relative Tikhonov regularisation ``regularization * max_i |f_i|^2``).
+    Safeguard: if the extrapolated point's residual is non-finite or larger than
+    ``restart_factor`` times the best residual so far, the history is cleared and a damped
+    Picard step is taken from the best iterate instead.
+
+    Parameters
+    ----------
+    memory
+        Number of past pairs used (m >= 1).
+    damping
+        Mixing weight on the old iterates, in [0, 1).
+    tol, max_iter
+        As in :class:`Picard`.
+    regularization
+        Relative ridge on the least-squares problem.
+    restart_factor
+        Safeguard threshold (> 1).
+    """
+
+    memory: int = 5
+    damping: float = 0.0
+    tol: float | None = None
+    max_iter: int = 500
+    regularization: float = 1e-10
+    restart_factor: float = 10.0
+
+    def __post_init__(self) -> None:
+        check_positive_int("memory", self.memory)
+        check_positive_float("damping", self.damping, allow_zero=True)
+        if self.damping >= 1:
+            raise ValueError(f"damping must be in [0, 1), got {self.damping}")
+        if self.tol is not None:
+            check_positive_float("tol", self.tol)
+        check_positive_int("max_iter", self.max_iter)
+        check_positive_float("regularization", self.regularization, allow_zero=True)
+        if not self.restart_factor > 1:
+            raise ValueError(f"restart_factor must be > 1, got {self.restart_factor}")
+
+    def init(self, fn: FixedPointFn, x0: Array, args: Any) -> AndersonState:
+        gx = fn(x0, args)
+        res = _residual(x0, gx)
+        zero = jnp.zeros((), jnp.int32)
+        hist = jnp.zeros((self.memory, x0.size), x0.dtype)
+        valid = jnp.zeros((self.memory,), bool)
+        return AndersonState(x0, gx, res, x0, gx, res, zero, zero + 1, hist, hist, valid, zero)
+
+    def _extrapolate(self, hx: Array, hg: Array, valid: Array) -> Array:
+        f = jnp.where(valid[:, None], hg - hx, 0.0)
+        gram = f @ f.T
+        scale = jnp.max(jnp.diag(gram))
+        pair = valid[:, None] & valid[None, :]
+        eye = jnp.eye(self.memory, dtype=hx.dtype)
+        gram = jnp.where(pair, gram, 0.0) + eye * jnp.where(valid, self.regularization * scale, 1.0)
+        gram = gram + eye * jnp.finfo(hx.dtype).tiny
+        rhs = valid.astype(hx.dtype)
+        alpha = jnp.linalg.solve(gram, rhs)
+        alpha = alpha / jnp.sum(alpha)
+        mixed = (1.0 - self.damping) * hg + self.damping * hx
+        return alpha @ mixed
+
+    def step(self, fn: FixedPointFn, state: AndersonState, args: Any) -> AndersonState:
+        shape = state.x.shape
+        slot = state.iteration % self.memory
+        hx = state.history_x.at[slot].set(state.x.ravel())
+        hg = state.history_gx.at[slot].set(state.gx.ravel())
+        valid = state.history_valid.at[slot].set(True)
+        x = self._extrapolate(hx, hg, valid).reshape(shape)
+        gx = fn(x, args)
+        res = _residual(x, gx)
+        reject = ~(res <= self.restart_factor * state.best_residual)
+
+        def restart(_):
+            xr = (1.0 - self.damping) * state.best_gx + self.damping * state.best_x
+            gr = fn(xr, args)
+            return xr, gr, _residual(xr, gr), jnp.zeros_like(valid)
+
+        def accept(_):
+            return x, gx, res, valid
+
+        x, gx, res, valid = jax.lax.cond(reject, restart, accept, None)
+        best = _keep_best(state.best_x, state.best_gx, state.best_residual, x, gx, res)
+        return AndersonState(
+            x,
+            gx,
+            res,
+            *best,
+            state.iteration + 1,
+            state.n_evals + 1 + reject.astype(jnp.int32),
+            hx,
+            hg,
+            valid,
+            state.n_restarts + reject.astype(jnp.int32),
+        )
+
+
+Solver = Picard | Anderson
+
+
+def default_tol(solver: Solver, dtype: Any) -> float:
+    """The solver's tolerance, or the dtype's default (1e-10 for float64, 1e-5 otherwise)."""
+    if solver.tol is not None:
+        return solver.tol
+    return 1e-10 if jnp.dtype(dtype) == jnp.float64 else 1e-5
+
+
+def iterate(solver: Solver, fn: FixedPointFn, x0: Array, args: Any, tol: float):
+    """Run ``solver`` until ``max|G(x) - x| <= tol``, ``max_iter`` or a non-finite G."""
+    state = solver.init(fn, x0, args)
+
+    def cond(s):
+        return (s.best_residual > tol) & (s.iteration < solver.max_iter) & jnp.isfinite(s.residual)
+
+    return jax.lax.while_loop(cond, lambda s: solver.step(fn, s, args), state)
+
+
+def unroll(solver: Solver, fn: FixedPointFn, x0: Array, args: Any, n_iter: int):
+    """Run exactly ``n_iter`` steps with ``lax.scan`` (differentiable by reverse-mode autodiff)."""
+    state = solver.init(fn, x0, args)
+    state, _ = jax.lax.scan(lambda s, _: (solver.step(fn, s, args), None), state, None, length=n_iter)
+    return state

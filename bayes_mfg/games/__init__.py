@@ -1,0 +1,20 @@
+"""Games: the model side of the library (states, grid, costs, best responses)."""
+
+from bayes_mfg.games.base import SCHEMES, Control, FiniteActionGame, Game, ParameterSpec, Params
+from bayes_mfg.games.cybersecurity import Cybersecurity
+from bayes_mfg.games.linear_quadratic import LinearQuadratic
+from bayes_mfg.games.mobility import MobilityNetwork
+from bayes_mfg.games.sir import SIR
+
+__all__ = [
+    "Game",
+    "FiniteActionGame",
+    "Control",
+    "ParameterSpec",
+    "Params",
+    "SCHEMES",
+    "LinearQuadratic",
+    "Cybersecurity",
+    "SIR",
+    "MobilityNetwork",
+]

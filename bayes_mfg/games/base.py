@@ -1,0 +1,230 @@
+"""The game protocol for continuous-time finite-state MFGs with controlled jump rates.
+
+A game is *data about the model*: the number of states ``d``, the time grid
+``t_n = n * dt`` (``n = 0..N-1``, ``dt = T / (N - 1)``), the names and shapes of its
+parameters, and two pure functions:
+
+* ``control(u, mu, p) -> Control(rates, cost)``: the best response to a value vector
+  ``u`` (length d) in the mean field ``mu`` (length d) with the parameters ``p`` of one
+  time step: the jump rates ``a*[x, y] >= 0`` (x != y) that minimise the Hamiltonian
+  ``f(x, a, mu) + sum_y a[x, y] (u(y) - u(x))``, and the running cost ``f(x, a*, mu)``;
+* ``terminal_cost(mu_T, p) -> g`` (length d).
+
+The HJB and Kolmogorov sweeps that turn these into the best-response map are written once,
+in :mod:`bayes_mfg.equilibrium.dynamics`, for every game.
+
+Parameters are a ``dict`` of arrays. Every parameter is a *path*: an array of shape
+``(N, *shape)`` holding its value at each time step (a constant is a repeated value).
+``game.params(gamma=1.55)`` builds and validates such a dict.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bayes_mfg._validation import check_choice, check_positive_float, check_positive_int, is_concrete
+
+Array = jax.Array
+Params = dict[str, Array]
+
+SCHEMES = ("exponential", "euler")
+
+
+class Control(NamedTuple):
+    """A best response at one time step.
+
+    Attributes
+    ----------
+    rates
+        ``(d, d)`` jump rates ``a[x, y]``; the diagonal is ignored (the sweeps build the
+        generator ``Q = a - diag(sum_y a[x, y])`` themselves).
+    cost
+        ``(d,)`` running cost ``f(x, a*, mu)`` paid in each state at the chosen rates.
+    """
+
+    rates: Array
+    cost: Array
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """Description of one game parameter.
+
+    Attributes
+    ----------
+    shape
+        Shape of the parameter at one time step (``()`` for a scalar).
+    default
+        Default value (broadcast to ``shape``), or ``None`` when the user must give it.
+    lower
+        Strict lower bound (e.g. ``0.0`` for a positive parameter) or ``None``.
+    doc
+        One line saying what the parameter is.
+    """
+
+    shape: tuple[int, ...] = ()
+    default: float | None = None
+    lower: float | None = None
+    doc: str = ""
+
+
+class Game(abc.ABC):
+    """Base class of a continuous-time finite-state mean field game.
+
+    Subclasses are frozen dataclasses (hashable, so a game can be a static argument of
+    ``jax.jit``) that define ``n_states``, ``horizon`` (T > 0), ``n_steps`` (N >= 2) and
+    ``scheme`` (``"exponential"`` or ``"euler"``), and implement :meth:`parameter_specs`,
+    :meth:`control` and :meth:`terminal_cost`.
+
+    The time-stepping ``scheme`` is part of the discretised game:
+
+    * ``"euler"``: explicit Euler for both HJB and Kolmogorov (the seed paper's scheme);
+      keeps ``mu`` a probability vector only while ``dt * max_x sum_y a[x, y] <= 1``.
+    * ``"exponential"``: rates frozen over each step and the linear ODE solved exactly,
+      ``mu_{n+1} = mu_n expm(dt Q_n)`` and ``u_n = expm(dt Q) u_{n+1} + int_0^dt expm(s Q) f ds``;
+      positivity-preserving and mass-conserving for any step size (the default).
+    """
+
+    n_states: int
+    horizon: float
+    n_steps: int
+    scheme: str
+
+    state_names_default: ClassVar[tuple[str, ...] | None] = None
+
+    def _validate_grid(self) -> None:
+        check_positive_int("n_states", self.n_states, minimum=2)
+        check_positive_float("horizon", self.horizon)
+        check_positive_int("n_steps", self.n_steps, minimum=2)
+        check_choice("scheme", self.scheme, SCHEMES)
+
+    # ----------------------------------------------------------------- the model
+    @abc.abstractmethod
+    def parameter_specs(self) -> dict[str, ParameterSpec]:
+        """Names, per-step shapes, defaults and bounds of the parameters."""
+
+    @abc.abstractmethod
+    def control(self, u: Array, mu: Array, p: Params) -> Control:
+        """Best-response rates and running cost for value ``u`` and mean field ``mu``.
+
+        ``p`` holds the parameters of one time step (each of its per-step shape).
+        """
+
+    @abc.abstractmethod
+    def terminal_cost(self, mu: Array, p: Params) -> Array:
+        """Terminal cost ``g(x, mu_T)`` for all states (``p`` at the last time step)."""
+
+    # ----------------------------------------------------------------- the grid
+    @property
+    def dt(self) -> float:
+        """Time step ``T / (N - 1)``."""
+        return self.horizon / (self.n_steps - 1)
+
+    @property
+    def time_grid(self) -> Array:
+        """The ``N`` time points ``t_n = n * dt``."""
+        return jnp.linspace(0.0, self.horizon, self.n_steps)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """Labels of the states (used for named dimensions in outputs)."""
+        if self.state_names_default is not None:
+            return self.state_names_default
+        return tuple(f"s{x}" for x in range(self.n_states))
+
+    # ----------------------------------------------------------------- parameters
+    def params(self, **values: Any) -> Params:
+        """Build a validated parameter dict; every entry becomes a path ``(N, *shape)``.
+
+        Each value may be given with its per-step shape (a constant path) or with shape
+        ``(N, *shape)`` (one value per time step). Missing parameters take their default.
+
+        Raises
+        ------
+        ValueError
+            For an unknown name, a missing parameter without default, a wrong shape, NaN/inf
+            values or a value at or below a parameter's lower bound (value checks run only
+            on concrete arrays, so the function also works under ``jit``).
+        """
+        specs = self.parameter_specs()
+        unknown = sorted(set(values) - set(specs))
+        if unknown:
+            raise ValueError(f"params: unknown parameter(s) {unknown} for {type(self).__name__}; expected names {sorted(specs)}")
+        dtype = jnp.result_type(float)
+        out: Params = {}
+        for name, spec in specs.items():
+            if name in values:
+                value = values[name]
+            elif spec.default is not None:
+                value = spec.default
+            else:
+                raise ValueError(f"params['{name}'] is required for {type(self).__name__} ({spec.doc})")
+            arr = jnp.asarray(value)
+            if not jnp.issubdtype(arr.dtype, jnp.floating):
+                arr = arr.astype(dtype)
+            path_shape = (self.n_steps, *spec.shape)
+            if arr.shape == spec.shape or (name not in values and arr.ndim == 0):
+                arr = jnp.broadcast_to(arr, path_shape)
+            elif arr.shape != path_shape:
+                raise ValueError(
+                    f"params['{name}'] must have shape {spec.shape} (constant) or {path_shape} "
+                    f"(one value per time step), got {arr.shape}"
+                )
+            if is_concrete(arr):
+                a = np.asarray(arr)
+                if not np.all(np.isfinite(a)):
+                    raise ValueError(f"params['{name}'] contains NaN or inf")
+                if spec.lower is not None and np.any(a <= spec.lower):
+                    raise ValueError(f"params['{name}'] must be > {spec.lower} ({spec.doc}); min value is {a.min():.6g}")
+            out[name] = arr
+        return out
+
+    def at_step(self, params: Params, n: int | Array) -> Params:
+        """Parameters of time step ``n``."""
+        return {k: v[n] for k, v in params.items()}
+
+
+class FiniteActionGame(Game):
+    """A game whose controls are a finite set of K actions.
+
+    Subclasses implement :meth:`action_rates` (``(K, d, d)``: the rates out of each state
+    when that state plays action k) and :meth:`action_cost` (``(K, d)``), and carry a field
+    ``temperature`` (>= 0). The best response minimises the Hamiltonian per state,
+
+        h[k, x] = cost[k, x] + sum_y rates[k, x, y] (u(y) - u(x)),
+
+    exactly (``temperature == 0``: argmin, a piecewise-constant map) or softly
+    (``temperature > 0``: the randomised policy ``pi(.|x) = softmax(-h[:, x] / temperature)``,
+    whose rates and cost are the pi-averages; this makes the best-response map smooth).
+    """
+
+    temperature: float
+
+    @abc.abstractmethod
+    def action_rates(self, mu: Array, p: Params) -> Array:
+        """``(K, d, d)`` jump rates when state x plays action k (row x of slice k)."""
+
+    @abc.abstractmethod
+    def action_cost(self, mu: Array, p: Params) -> Array:
+        """``(K, d)`` running cost of playing action k in state x."""
+
+    def policy(self, u: Array, mu: Array, p: Params) -> Array:
+        """``(K, d)`` probabilities of each action in each state (one-hot when temperature is 0)."""
+        rates = self.action_rates(mu, p)
+        du = u[None, :] - u[:, None]
+        h = self.action_cost(mu, p) + jnp.sum(rates * du[None], axis=-1)
+        if self.temperature == 0:
+            return jax.nn.one_hot(jnp.argmin(h, axis=0), h.shape[0], axis=0, dtype=h.dtype)
+        return jax.nn.softmax(-h / self.temperature, axis=0)
+
+    def control(self, u: Array, mu: Array, p: Params) -> Control:
+        pi = self.policy(u, mu, p)
+        rates = jnp.einsum("kx,kxy->xy", pi, self.action_rates(mu, p))
+        cost = jnp.sum(pi * self.action_cost(mu, p), axis=0)
+        return Control(rates, cost)

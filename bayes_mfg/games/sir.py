@@ -1,0 +1,63 @@
+"""SIR epidemic game with social-distancing effort (DESIGN section 6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import jax.numpy as jnp
+
+from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
+
+S, I, R = 0, 1, 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class SIR(Game):
+    """Susceptible-Infected-Recovered game where susceptibles choose their contact level.
+
+    A susceptible agent chooses alpha in [0, 1] (1 = no distancing). Rates and costs::
+
+        S -> I: beta * alpha * mu(I)        I -> R: gamma
+        f(S) = (c_alpha / 2) (1 - alpha)^2,  f(I) = c_infected,  f(R) = 0,  g = 0
+
+    Best response (closed form, minimising the Hamiltonian over [0, 1])::
+
+        alpha* = clip(1 - beta mu(I) (u(I) - u(S)) / c_alpha, 0, 1)
+
+    Reference settings: T = 40, N = 100, c_alpha = 1, c_infected = 0.1,
+    beta in [0.2, 0.6], gamma in [0.05, 0.2].
+    """
+
+    n_states: ClassVar[int] = 3
+    horizon: float = 40.0
+    n_steps: int = 100
+    scheme: str = "exponential"
+
+    state_names_default: ClassVar[tuple[str, ...]] = ("S", "I", "R")
+
+    def __post_init__(self) -> None:
+        self._validate_grid()
+
+    def parameter_specs(self) -> dict[str, ParameterSpec]:
+        return {
+            "beta": ParameterSpec((), 0.4, 0.0, "infection rate per contact"),
+            "gamma": ParameterSpec((), 0.1, 0.0, "recovery rate"),
+            "c_alpha": ParameterSpec((), 1.0, 0.0, "cost weight of distancing effort"),
+            "c_infected": ParameterSpec((), 0.1, None, "running cost of being infected"),
+        }
+
+    def effort(self, u: Array, mu: Array, p: Params) -> Array:
+        """Contact level alpha* of susceptibles (scalar in [0, 1])."""
+        return jnp.clip(1.0 - p["beta"] * mu[I] * (u[I] - u[S]) / p["c_alpha"], 0.0, 1.0)
+
+    def control(self, u: Array, mu: Array, p: Params) -> Control:
+        alpha = self.effort(u, mu, p)
+        zero = jnp.zeros((), dtype=u.dtype)
+        rates = jnp.zeros((3, 3), dtype=u.dtype)
+        rates = rates.at[S, I].set(p["beta"] * alpha * mu[I]).at[I, R].set(p["gamma"])
+        cost = jnp.stack([0.5 * p["c_alpha"] * (1.0 - alpha) ** 2, p["c_infected"] + zero, zero])
+        return Control(rates, cost)
+
+    def terminal_cost(self, mu: Array, p: Params) -> Array:
+        return jnp.zeros_like(mu)
