@@ -88,8 +88,9 @@ def test_sir_effort_closed_form():
     np.testing.assert_allclose(c.cost, [0.5 * (1 - alpha) ** 2, 0.1, 0.0])
 
 
-def test_mobility_without_congestion_is_the_no_game_baseline(rng):
-    game = bm.games.MobilityNetwork(n_states=4)
+@pytest.mark.parametrize("scheme", ["implicit", "exponential"])
+def test_mobility_without_congestion_is_the_no_game_baseline(rng, scheme):
+    game = bm.games.MobilityNetwork(n_states=4, scheme=scheme)
     q = jnp.asarray(rng.uniform(0.1, 1.0, size=(4, 4)))
     mu0 = dirichlet(rng, 4)
     eq = bm.equilibrium(game, {"q": q, "c": 0.0}, mu0)
@@ -99,7 +100,11 @@ def test_mobility_without_congestion_is_the_no_game_baseline(rng):
     # ... and the distribution follows the linear forward equation with rates q.
     Q = q * (1 - jnp.eye(4))
     Q = Q - jnp.diag(Q.sum(1))
-    expected = mu0 @ jax.scipy.linalg.expm(game.horizon * Q)
+    if scheme == "exponential":
+        step = jax.scipy.linalg.expm(game.dt * Q)
+    else:
+        step = jnp.linalg.inv(jnp.eye(4) - game.dt * Q)
+    expected = mu0 @ jnp.linalg.matrix_power(step, game.n_steps - 1)
     np.testing.assert_allclose(eq.mu[-1], expected, atol=1e-12)
 
 

@@ -148,7 +148,8 @@ def solve_adjoint(adjoint: ImplicitAdjoint, vjp_x: Callable[[Array], Array], v: 
         return jnp.where(jnp.isfinite(r), r, jnp.inf)
 
     if adjoint.linear_solver == "gmres":
-        w, _ = gmres(op, safe_v, x0=safe_v, tol=adjoint.tol / 10, atol=0.0, restart=adjoint.restart, maxiter=adjoint.max_iter)
+        w, _ = gmres(op, safe_v, x0=safe_v, tol=adjoint.tol / 10, atol=0.0, restart=adjoint.restart, maxiter=adjoint.max_iter,
+                    solve_method="incremental")
     elif adjoint.linear_solver == "bicgstab":
         w, _ = bicgstab(op, safe_v, x0=safe_v, tol=adjoint.tol / 10, atol=0.0, maxiter=adjoint.max_iter * adjoint.restart)
     else:  # neumann: undamped fixed-point iteration on w = v + J^T w

@@ -43,7 +43,7 @@ _MESSAGES = {
     "(try Anderson(), more iterations or damping)",
     Status.NONFINITE: "failed: the best-response map returned NaN/inf",
     Status.EULER_UNSTABLE: "unstable: explicit Euler with dt * max out-rate > 1 leaves the simplex; "
-    "use scheme='exponential' or more time steps",
+    "use scheme='implicit' (or 'exponential') or more time steps",
 }
 
 

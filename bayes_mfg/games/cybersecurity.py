@@ -41,7 +41,7 @@ class Cybersecurity(FiniteActionGame):
     n_states: ClassVar[int] = 4
     horizon: float = 10.0
     n_steps: int = 100
-    scheme: str = "exponential"
+    scheme: str = "implicit"
     temperature: float = 0.0
 
     state_names_default: ClassVar[tuple[str, ...]] = ("DI", "DS", "UI", "US")

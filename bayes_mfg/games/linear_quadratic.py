@@ -33,7 +33,8 @@ class LinearQuadratic(Game):
     horizon, n_steps
         Time horizon T and number of grid points N.
     scheme
-        ``"exponential"`` (default, stable for any dt) or ``"euler"`` (the seed paper's).
+        ``"implicit"`` (default) or ``"exponential"`` (both stable for any dt), or ``"euler"``
+        (the seed paper's; stable only while dt * max out-rate <= 1).
     max_rate
         Upper clip of the rates (a fixed modelling choice, not a parameter).
     """
@@ -41,7 +42,7 @@ class LinearQuadratic(Game):
     n_states: int
     horizon: float = 2.0
     n_steps: int = 100
-    scheme: str = "exponential"
+    scheme: str = "implicit"
     max_rate: float = 100.0
 
     def __post_init__(self) -> None:

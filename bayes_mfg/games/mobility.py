@@ -27,7 +27,7 @@ class MobilityNetwork(Game):
     n_states: int
     horizon: float = 1.0
     n_steps: int = 50
-    scheme: str = "exponential"
+    scheme: str = "implicit"
 
     def __post_init__(self) -> None:
         self._validate_grid()

@@ -32,7 +32,7 @@ class SIR(Game):
     n_states: ClassVar[int] = 3
     horizon: float = 40.0
     n_steps: int = 100
-    scheme: str = "exponential"
+    scheme: str = "implicit"
 
     state_names_default: ClassVar[tuple[str, ...]] = ("S", "I", "R")
 

@@ -1,0 +1,1 @@
+"""Benchmarks for bayes_mfg (run as ``python -m benchmarks.<name>``)."""
