@@ -14,7 +14,10 @@ import jax as _jax
 if _os.environ.get("BAYES_MFG_X64", "1") != "0":
     _jax.config.update("jax_enable_x64", True)
 
-from bayes_mfg import games  # noqa: E402
+from bayes_mfg import datasets, games, observe, paths  # noqa: E402
+from bayes_mfg.data import Observations  # noqa: E402
+from bayes_mfg.infer import NUTSResult, SVIResult, fit_nuts, fit_svi, load, save  # noqa: E402
+from bayes_mfg.model import CalibrationModel  # noqa: E402
 from bayes_mfg.equilibrium import (  # noqa: E402
     Anderson,
     AdjointInfo,
@@ -33,6 +36,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "games",
+    "paths",
+    "observe",
+    "datasets",
+    "Observations",
+    "CalibrationModel",
+    "fit_svi",
+    "fit_nuts",
+    "SVIResult",
+    "NUTSResult",
+    "save",
+    "load",
     "equilibrium",
     "best_response_map",
     "adjoint_info",

@@ -36,3 +36,116 @@ def plot_equilibrium(game: Game, eq: Equilibrium, *, title: str | None = None, s
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _band(draws: np.ndarray, prob: float = 0.94) -> tuple[np.ndarray, np.ndarray]:
+    """Central ``prob`` quantile band over the leading (sample) axis."""
+    lo = (1.0 - prob) / 2.0
+    return np.quantile(draws, lo, axis=0), np.quantile(draws, 1.0 - lo, axis=0)
+
+
+def _flat_samples(da) -> np.ndarray:
+    """``(chain, draw, ...)`` DataArray -> ``(chain * draw, ...)`` numpy array."""
+    v = np.asarray(da.values, dtype=float)
+    return v.reshape(-1, *v.shape[2:])
+
+
+def plot_trajectories(
+    tree,
+    trajectories: Sequence[int] = (0, 1, 2),
+    states: Sequence[int] | None = None,
+    truth_mu: np.ndarray | None = None,
+):
+    """Observed shares against the fitted equilibrium, for a few trajectories and states.
+
+    One row per trajectory, one panel per state: observed values (dots), the posterior mean
+    of the fitted equilibrium ``mu`` (line, when the posterior has it), its 94% band (dark)
+    and the 94% posterior-predictive band of ``obs`` (light); ``truth_mu``
+    (``(n_traj, N, d)`` on the game's grid ``time_step``), if given, dashed.
+
+    Parameters
+    ----------
+    tree
+        An ArviZ ``DataTree`` from ``SVIResult.to_arviz`` / ``NUTSResult.to_arviz``.
+    trajectories
+        Trajectory indices (those beyond the data are dropped).
+    states
+        State indices (default: up to 4 spread over the states).
+
+    Returns the matplotlib ``Figure``.
+    """
+    import matplotlib.pyplot as plt
+
+    observed = tree["observed_data"]["obs"]
+    n_traj, _, d = observed.shape
+    times = np.asarray(observed["time"].values, dtype=float)
+    state_names = [str(s) for s in observed["state"].values]
+    trajectories = [j for j in trajectories if 0 <= j < n_traj] or [0]
+    if states is None:
+        states = sorted(set(np.linspace(0, d - 1, min(d, 4)).round().astype(int).tolist()))
+    states = list(states)
+    post = tree["posterior"]
+    mu = _flat_samples(post["mu"]) if "mu" in post else None
+    pred = _flat_samples(tree["posterior_predictive"]["obs"]) if "posterior_predictive" in tree else None
+    grid = np.asarray(post["time_step"].values, dtype=float) if "time_step" in post.coords else None
+    obs = np.asarray(observed.values, dtype=float)
+
+    fig, axes = plt.subplots(
+        len(trajectories), len(states), figsize=(3.3 * len(states), 2.6 * len(trajectories)),
+        constrained_layout=True, squeeze=False, sharex=True,
+    )
+    for r, j in enumerate(trajectories):
+        for c, x in enumerate(states):
+            ax = axes[r, c]
+            if pred is not None:
+                lo, hi = _band(pred[:, j, :, x])
+                ax.fill_between(times, lo, hi, color="tab:blue", alpha=0.18, lw=0, label="94% predictive")
+            if mu is not None:
+                lo, hi = _band(mu[:, j, :, x])
+                ax.fill_between(times, lo, hi, color="tab:blue", alpha=0.45, lw=0, label="94% band of mu")
+                ax.plot(times, mu[:, j, :, x].mean(0), color="tab:blue", lw=1.5, label="posterior mean mu")
+            if truth_mu is not None and grid is not None and j < len(truth_mu):
+                ax.plot(grid, np.asarray(truth_mu)[j, :, x], "k--", lw=1, label="true mu")
+            ax.plot(times, obs[j, :, x], "o", ms=2.5, color="tab:orange", label="observed")
+            ax.set_title(f"trajectory {observed['trajectory'].values[j]}, state {state_names[x]}", fontsize=9)
+            if r == len(trajectories) - 1:
+                ax.set_xlabel("time t")
+            if c == 0:
+                ax.set_ylabel("share mu_t(x)")
+    axes[0, 0].legend(fontsize=7, loc="best")
+    return fig
+
+
+def plot_path(tree, name: str, truth=None, trajectory: int = 0, ax=None):
+    """Posterior of a parameter path ``name(t)`` for one trajectory: mean and 94% band, vs ``truth``.
+
+    Uses the deterministic ``f"{name}_path"`` (dims chain, draw, trajectory, time_step, ...);
+    non-scalar parameters are averaged over their extra dims. ``truth`` is a scalar or an
+    ``(N,)`` path on the time grid. Draws into ``ax`` when given. Returns the ``Figure``.
+    """
+    import matplotlib.pyplot as plt
+
+    post = tree["posterior"]
+    key = f"{name}_path"
+    if key not in post:
+        raise KeyError(f"the posterior has no {key!r}; calibrated paths: {[k[:-5] for k in post if k.endswith('_path')]}")
+    da = post[key]
+    draws = _flat_samples(da)
+    n_traj = draws.shape[1]
+    if not 0 <= trajectory < n_traj:
+        raise ValueError(f"trajectory must be in [0, {n_traj}), got {trajectory}")
+    draws = draws[:, trajectory].reshape(draws.shape[0], draws.shape[2], -1).mean(-1)
+    t = np.asarray(da["time_step"].values, dtype=float)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 3.5), constrained_layout=True)
+    else:
+        fig = ax.figure
+    lo, hi = _band(draws)
+    ax.fill_between(t, lo, hi, color="tab:green", alpha=0.3, lw=0, label="94% band")
+    ax.plot(t, draws.mean(0), color="tab:green", lw=1.8, label="posterior mean")
+    if truth is not None:
+        tv = np.broadcast_to(np.asarray(truth, dtype=float), t.shape)
+        ax.plot(t, tv, "k--", lw=1.2, label="truth")
+    ax.set(xlabel="time t", ylabel=name, title=f"{name}(t), trajectory {da['trajectory'].values[trajectory]}")
+    ax.legend(fontsize=8)
+    return fig

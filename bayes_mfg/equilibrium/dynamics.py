@@ -98,19 +98,31 @@ def _backward_step(scheme: str, u_next: Array, control: Control, dt: float) -> A
     return e[:d, :d] @ u_next + e[:d, d]
 
 
-def _forward_step(scheme: str, mu: Array, rates: Array, dt: float) -> Array:
+def transition_matrix(scheme: str, rates: Array, dt: float) -> Array:
+    """The scheme's one-step transition matrix ``P`` with ``mu_{n+1} = mu_n P`` (rows sum to 1).
+
+    ``implicit``: ``(I - dt Q)^{-1}``; ``exponential``: ``expm(dt Q)``; ``euler``: ``I + dt Q``
+    (a stochastic matrix only while ``dt * max out-rate <= 1``).
+    """
     q = generator(rates)
+    eye = jnp.eye(q.shape[-1], dtype=q.dtype)
     if scheme == "euler":
-        return mu + dt * (mu @ q)
+        return eye + dt * q
     if scheme == "implicit":
-        eye = jnp.eye(mu.shape[0], dtype=mu.dtype)
-        return jnp.linalg.solve((eye - dt * q).T, mu)
+        return jnp.linalg.inv(eye - dt * q)
     p = expm_generator(dt * q)
     # expm of a generator has unit row sums: impose them on the diagonal, so that mass is
     # conserved to rounding whatever the number of squarings.
-    off = p * (1.0 - jnp.eye(p.shape[-1], dtype=p.dtype))
-    p = off + jnp.diag(1.0 - jnp.sum(off, axis=-1))
-    return mu @ p
+    off = p * (1.0 - eye)
+    return off + jnp.diag(1.0 - jnp.sum(off, axis=-1))
+
+
+def _forward_step(scheme: str, mu: Array, rates: Array, dt: float) -> Array:
+    if scheme == "implicit":  # a solve, cheaper and more accurate than forming the inverse
+        q = generator(rates)
+        eye = jnp.eye(mu.shape[0], dtype=mu.dtype)
+        return jnp.linalg.solve((eye - dt * q).T, mu)
+    return mu @ transition_matrix(scheme, rates, dt)
 
 
 def hjb(game: Game, mu: Array, params: Params) -> Array:

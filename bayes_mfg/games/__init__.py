@@ -2,6 +2,7 @@
 
 from bayes_mfg.games.base import SCHEMES, Control, FiniteActionGame, Game, ParameterSpec, Params
 from bayes_mfg.games.cybersecurity import Cybersecurity
+from bayes_mfg.games.dependent import MeanFieldDependent
 from bayes_mfg.games.linear_quadratic import LinearQuadratic
 from bayes_mfg.games.mobility import MobilityNetwork
 from bayes_mfg.games.sir import SIR
@@ -17,4 +18,5 @@ __all__ = [
     "Cybersecurity",
     "SIR",
     "MobilityNetwork",
+    "MeanFieldDependent",
 ]

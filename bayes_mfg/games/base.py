@@ -133,9 +133,9 @@ class Game(abc.ABC):
         return self.horizon / (self.n_steps - 1)
 
     @property
-    def time_grid(self) -> Array:
-        """The ``N`` time points ``t_n = n * dt``."""
-        return jnp.linspace(0.0, self.horizon, self.n_steps)
+    def time_grid(self) -> np.ndarray:
+        """The ``N`` time points ``t_n = n * dt`` (a NumPy array: a constant under ``jit``)."""
+        return np.linspace(0.0, self.horizon, self.n_steps)
 
     @property
     def state_names(self) -> tuple[str, ...]:

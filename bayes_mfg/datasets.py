@@ -1,0 +1,180 @@
+"""Synthetic data: equilibrium trajectories with observation noise or finite populations."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+
+from bayes_mfg._validation import check_positive_float, check_positive_int
+from bayes_mfg.data import Observations, time_indices
+from bayes_mfg.equilibrium import Anderson, equilibrium
+from bayes_mfg.equilibrium.dynamics import transition_matrix
+from bayes_mfg.games.base import Game
+from bayes_mfg.games.dependent import MeanFieldDependent
+from bayes_mfg.observe import ObservationModel
+
+
+class Simulation(NamedTuple):
+    """Synthetic data with the truth that generated it.
+
+    Attributes
+    ----------
+    data
+        The :class:`Observations` (noisy fractions or counts at the observed times).
+    mu
+        ``(n_traj, N, d)`` equilibrium distribution paths on the game's grid (noise-free).
+    truth
+        ``{name: (n_traj, N, *shape)}`` the true parameter paths of every trajectory
+        (mean-field-dependent ones evaluated along each equilibrium).
+    game
+        The game that generated the data (a :class:`MeanFieldDependent` wrapper when a truth
+        was a function of ``(t, mu)``).
+    """
+
+    data: Observations
+    mu: np.ndarray
+    truth: dict[str, np.ndarray]
+    game: Game
+
+
+def simulate(
+    game: Game,
+    truth: Mapping[str, Any],
+    n_trajectories: int,
+    observation: ObservationModel | None = None,
+    *,
+    times: Any = None,
+    mu0: Any = None,
+    mu0_concentration: float = 1.0,
+    n_agents: int | None = None,
+    total_count: Any = None,
+    seed: int = 0,
+) -> Simulation:
+    """Simulate population trajectories of a game's equilibrium, with noise.
+
+    For each trajectory: ``mu_0 ~ Dirichlet(mu0_concentration * 1)`` (or the given ``mu0``),
+    the equilibrium ``mu*`` for the true parameters, then either the noise-free shares, the
+    empirical shares of a finite population of ``n_agents`` agents jumping with the
+    equilibrium rates (:func:`simulate_agents`), and on top of that, if given, draws from the
+    ``observation`` model at the observed ``times``.
+
+    Parameters
+    ----------
+    game
+        The game.
+    truth
+        ``{name: value}`` with a constant, an ``(N,)`` path, or a function ``fn(t, mu)`` of
+        time and the current distribution (a mean-field-dependent parameter).
+    n_trajectories
+        Number of trajectories J.
+    observation
+        Noise model (``None``: exact shares, or finite-population shares if ``n_agents``).
+    times
+        Observation times on the game's grid (default: the whole grid).
+    mu0
+        Optional ``(J, d)`` initial distributions.
+    n_agents
+        Finite population size (>= 1) or ``None`` (infinite population).
+    total_count
+        Counts per (trajectory, time) for count observation models that need it
+        (``Multinomial``); default ``n_agents`` or 1000.
+    seed
+        Seed of every random draw.
+    """
+    if not isinstance(game, Game):
+        raise TypeError(f"game must be a bayes_mfg.games.Game, got {type(game).__name__}")
+    if not isinstance(truth, Mapping):
+        raise TypeError(f"truth must be a mapping from parameter name to value, got {type(truth).__name__}")
+    n_traj = check_positive_int("n_trajectories", n_trajectories)
+    check_positive_float("mu0_concentration", mu0_concentration)
+    if n_agents is not None:
+        check_positive_int("n_agents", n_agents)
+    if observation is not None and not isinstance(observation, ObservationModel):
+        raise TypeError(f"observation must be an ObservationModel or None, got {type(observation).__name__}")
+    d = game.n_states
+    grid = np.asarray(game.time_grid)
+    t_obs = grid if times is None else np.asarray(times, dtype=np.float64)
+    idx = time_indices(t_obs, grid)
+
+    functions = {k: v for k, v in truth.items() if callable(v)}
+    constants = {k: v for k, v in truth.items() if not callable(v)}
+    sim_game = MeanFieldDependent(game, functions) if functions else game
+    params = sim_game.params(**constants)
+
+    rng = np.random.default_rng(seed)
+    if mu0 is None:
+        m0 = rng.dirichlet(np.full(d, mu0_concentration), size=n_traj)
+    else:
+        m0 = np.asarray(mu0, dtype=np.float64)
+        if m0.shape != (n_traj, d):
+            raise ValueError(f"mu0 must have shape ({n_traj}, {d}), got {m0.shape}")
+
+    solve = jax.jit(jax.vmap(lambda m: equilibrium(sim_game, params, m, solver=Anderson(max_iter=1000))))
+    eq = solve(jnp.asarray(m0))
+    if not bool(jnp.all(eq.info.converged)):
+        bad = int(jnp.sum(~eq.info.converged))
+        raise RuntimeError(f"simulate: {bad} of {n_traj} equilibrium solves did not converge ({eq.message()})")
+    mu = np.asarray(eq.mu)
+
+    paths = {k: np.broadcast_to(np.asarray(v), (n_traj, *v.shape)).copy() for k, v in params.items() if k in truth}
+    if functions:
+        evaluated = jax.vmap(sim_game.evaluate)(eq.mu)
+        paths.update({k: np.asarray(v) for k, v in evaluated.items()})
+
+    key = jax.random.PRNGKey(seed)
+    shares = mu
+    if n_agents is not None:
+        key, sub = jax.random.split(key)
+        counts = jax.vmap(lambda k, r, m: simulate_agents(game, r, m, n_agents, k))(
+            jax.random.split(sub, n_traj), eq.rates, jnp.asarray(m0)
+        )
+        shares = np.asarray(counts) / n_agents
+
+    at_obs = jnp.asarray(shares[:, idx, :])
+    if observation is None:
+        values, kind = np.asarray(at_obs), "fractions"
+    else:
+        total = total_count if total_count is not None else (n_agents or 1000)
+        total = jnp.broadcast_to(jnp.asarray(total), at_obs.shape[:2])
+        with numpyro.handlers.seed(rng_seed=int(jax.random.randint(key, (), 0, 2**31 - 1))):
+            values = np.asarray(observation("obs", at_obs, None, total_count=total))
+        kind = observation.kind
+    data = Observations.from_arrays(
+        values, t_obs, kind=kind, mu0=m0, state_names=game.state_names
+    )
+    return Simulation(data, mu, paths, sim_game)
+
+
+def simulate_agents(game: Game, rates: jax.Array, mu0: jax.Array, n_agents: int, key: jax.Array) -> jax.Array:
+    """Counts of a finite population of ``n_agents`` agents jumping with the given rates.
+
+    Agents start i.i.d. from ``mu0``; over step ``n -> n+1`` each agent in state x moves to y
+    with probability ``P_n[x, y]``, the game's one-step transition matrix for the rates
+    ``rates[n]`` (:func:`bayes_mfg.equilibrium.dynamics.transition_matrix`: ``expm(dt Q_n)``,
+    the exact law of the jump process with frozen rates, for ``scheme="exponential"``). So
+    the empirical shares converge to the game's discretised mean field as ``n_agents`` grows.
+
+    Returns
+    -------
+    jax.Array
+        ``(N, d)`` counts per state and time step.
+    """
+    d = game.n_states
+    dt = game.dt
+    k0, k1 = jax.random.split(key)
+    states = jax.random.categorical(k0, jnp.log(jnp.maximum(mu0, 1e-300)), shape=(n_agents,))
+
+    def step(states, xs):
+        k, r = xs
+        p = transition_matrix(game.scheme, r, dt)
+        logits = jnp.log(jnp.clip(p, 1e-300, None))[states]
+        new = jax.random.categorical(k, logits, axis=-1)
+        return new, jnp.bincount(new, length=d)
+
+    keys = jax.random.split(k1, rates.shape[0])
+    _, counts = jax.lax.scan(step, states, (keys, rates))
+    return jnp.concatenate([jnp.bincount(states, length=d)[None], counts], axis=0)

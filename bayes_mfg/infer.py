@@ -1,0 +1,451 @@
+"""Inference for a :class:`CalibrationModel`: SVI (optax) and NUTS, with ArviZ output.
+
+``fit_svi`` and ``fit_nuts`` wrap NumPyro's ``SVI`` and ``MCMC(NUTS)``; their results keep the
+NumPyro objects (``.svi``, ``.mcmc``) and add ``to_arviz()``: an ``xarray.DataTree`` with the
+groups posterior, posterior_predictive, log_likelihood, observed_data and sample_stats (NUTS
+statistics plus the equilibrium solver's convergence, iterations and residual per draw and
+trajectory), dims ``chain, draw, trajectory, time, state, time_step`` and parameter dims.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as _md
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import optax
+import xarray as xr
+from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO
+from numpyro.infer import autoguide
+from numpyro.infer.initialization import init_to_median, init_to_value
+
+from bayes_mfg._validation import check_choice, check_positive_float, check_positive_int
+from bayes_mfg.data import Observations
+from bayes_mfg.model import SOLVER_SITES, CalibrationModel
+
+GUIDES = ("delta", "normal", "lowrank")
+CHAIN_METHODS = ("auto", "sequential", "parallel", "vectorized")
+
+
+# ---------------------------------------------------------------------------- helpers
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("bayes_mfg", "jax", "jaxlib", "numpyro", "optax", "arviz-base", "arviz-stats", "xarray"):
+        try:
+            out[pkg] = _md.version(pkg)
+        except _md.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def _site_types(model: CalibrationModel, data: Observations, params: dict | None = None) -> dict[str, str]:
+    """Map every site of one model run to 'latent', 'deterministic', 'observed' or 'param'."""
+    fn = numpyro.handlers.seed(model, rng_seed=0)
+    if params:
+        fn = numpyro.handlers.substitute(fn, data=params)
+    tr = numpyro.handlers.trace(fn).get_trace(data)
+    kinds = {}
+    for name, site in tr.items():
+        if site["type"] == "sample":
+            kinds[name] = "observed" if site["is_observed"] else "latent"
+        elif site["type"] in ("deterministic", "param"):
+            kinds[name] = site["type"]
+    return kinds
+
+
+def _check_fit_args(model: Any, data: Any) -> None:
+    if not isinstance(model, CalibrationModel):
+        raise TypeError(f"model must be a bayes_mfg.CalibrationModel, got {type(model).__name__}")
+    model.check_data(data)
+
+
+def _build_datatree(
+    model: CalibrationModel,
+    data: Observations,
+    draws: dict[str, np.ndarray],
+    predictive_obs: np.ndarray,
+    log_lik: np.ndarray,
+    sample_stats: dict[str, np.ndarray],
+    attrs: dict[str, Any],
+    extra_groups: dict[str, xr.Dataset] | None = None,
+):
+    """Assemble the DataTree; every array has leading (chain, draw) dims."""
+    from arviz_base import from_dict
+
+    dims = model.site_dims()
+    posterior = {k: v for k, v in draws.items() if k not in SOLVER_SITES and k != "obs"}
+    stats = dict(sample_stats)
+    stats.update({k: draws[k] for k in SOLVER_SITES if k in draws})
+    observed = np.where(data.mask, data.values, np.nan)
+    coords = {
+        "trajectory": list(data.trajectory_names),
+        "time": np.asarray(data.times),
+        "state": list(data.state_names),
+        "time_step": np.asarray(model.game.time_grid),
+    }
+    tree = from_dict(
+        {
+            "posterior": posterior,
+            "posterior_predictive": {"obs": predictive_obs},
+            "log_likelihood": {"obs": log_lik},
+            "sample_stats": stats,
+            "observed_data": {"obs": observed},
+        },
+        coords=coords,
+        dims={k: list(v) for k, v in dims.items()},
+    )
+    tree.attrs.update({k: str(v) for k, v in attrs.items()})
+    tree["observed_data"]["mask"] = xr.DataArray(data.mask, dims=("trajectory", "time", "state"))
+    for name, ds in (extra_groups or {}).items():
+        tree[name] = xr.DataTree(ds)
+    return tree
+
+
+def _attrs(model: CalibrationModel, method: str, seed: int, settings: dict) -> dict[str, Any]:
+    out = {
+        "inference_library": "numpyro",
+        "bayes_mfg_method": method,
+        "seed": seed,
+        "game": repr(model.game),
+        "observation": repr(model.observation),
+        "paths": repr(dict(model.paths)),
+        "solver": repr(model.solver),
+        "adjoint": repr(model.adjoint),
+        **{f"setting_{k}": v for k, v in settings.items()},
+    }
+    out.update({f"version_{k}": v for k, v in _versions().items()})
+    return out
+
+
+def _flatten(tree: dict[str, Any], n: int) -> dict[str, jnp.ndarray]:
+    """(chain, draw, ...) -> (chain * draw, ...)."""
+    return {k: jnp.reshape(v, (n, *v.shape[2:])) for k, v in tree.items()}
+
+
+def _predict_and_loglik(model, data, latent_flat, params, seed, num_samples: int | None = None):
+    """Posterior predictive draws of ``obs`` and pointwise log-likelihood for flat samples.
+
+    ``latent_flat`` may be empty (a model whose only unknowns are point-network params);
+    then ``num_samples`` identical draws are made.
+    """
+    fn = model if not params else numpyro.handlers.substitute(model, data=params)
+    key = jax.random.PRNGKey(seed + 1)
+    if latent_flat:
+        obs = Predictive(fn, posterior_samples=latent_flat, return_sites=["obs"], batch_ndims=1)(key, data, observe=False)
+        ll = numpyro.infer.log_likelihood(fn, latent_flat, data)["obs"]
+    else:
+        obs = Predictive(fn, num_samples=num_samples, return_sites=["obs"])(key, data, observe=False)
+        ll = numpyro.infer.log_likelihood(fn, {}, data, batch_ndims=0)["obs"]
+        ll = jnp.broadcast_to(ll, (num_samples, *ll.shape))
+    return np.asarray(obs["obs"]), np.asarray(ll)
+
+
+# ---------------------------------------------------------------------------- SVI
+@dataclass
+class SVIResult:
+    """Result of :func:`fit_svi`.
+
+    Attributes
+    ----------
+    model, data
+        What was fitted.
+    guide
+        The NumPyro autoguide.
+    params
+        Optimised parameters (guide and point-network parameters).
+    losses
+        ELBO loss per step (``inf`` where a step hit a failed equilibrium solve; that step
+        was skipped by ``stable_update``).
+    n_failed_steps
+        Steps whose loss was not finite.
+    svi
+        The NumPyro ``SVI`` object.
+    seed
+        The seed used.
+    """
+
+    model: CalibrationModel
+    data: Observations
+    guide: Any
+    params: dict
+    losses: np.ndarray
+    n_failed_steps: int
+    svi: Any
+    seed: int
+    settings: dict = field(default_factory=dict)
+
+    def sample_posterior(self, num_samples: int = 1000, seed: int | None = None) -> dict[str, np.ndarray]:
+        """Draws of every latent and deterministic site from the fitted guide."""
+        check_positive_int("num_samples", num_samples)
+        key = jax.random.PRNGKey(self.seed + 7 if seed is None else seed)
+        k1, k2 = jax.random.split(key)
+        kinds = _site_types(self.model, self.data, self.params)
+        latent = {}
+        if any(v == "latent" for v in kinds.values()):
+            latent = self.guide.sample_posterior(k1, self.params, sample_shape=(num_samples,), data=self.data)
+        latent = {k: v for k, v in latent.items() if kinds.get(k) == "latent"}
+        fn = numpyro.handlers.substitute(self.model, data=self.params)
+        if latent:
+            pred = Predictive(fn, posterior_samples=latent, batch_ndims=1)
+        else:  # only point networks: every draw is the same deterministic prediction
+            pred = Predictive(fn, num_samples=num_samples)
+        out = {**latent, **pred(k2, self.data)}
+        return {k: np.asarray(v) for k, v in out.items() if k not in ("obs", "equilibrium_failure")}
+
+    def median(self) -> dict[str, np.ndarray]:
+        """The guide's median of the latent sites (the MAP for ``guide='delta'``)."""
+        if not hasattr(self.guide, "median"):
+            return {}
+        return {k: np.asarray(v) for k, v in self.guide.median(self.params).items()}
+
+    def to_arviz(self, num_samples: int = 500, seed: int | None = None):
+        """ArviZ ``DataTree`` from ``num_samples`` guide draws (one chain).
+
+        For ``guide='delta'`` all draws are the point estimate. The loss history is the
+        group ``svi_losses`` (dim ``step``).
+        """
+        seed = self.seed if seed is None else seed
+        draws = self.sample_posterior(num_samples, seed)
+        kinds = _site_types(self.model, self.data, self.params)
+        latent = {k: jnp.asarray(v) for k, v in draws.items() if kinds.get(k) == "latent"}
+        obs, ll = _predict_and_loglik(self.model, self.data, latent, self.params, seed, num_samples)
+        add_chain = lambda v: np.asarray(v)[None]  # noqa: E731
+        keep = {k: add_chain(v) for k, v in draws.items() if kinds.get(k) in ("latent", "deterministic")}
+        losses = xr.Dataset({"loss": xr.DataArray(self.losses, dims=("step",))})
+        return _build_datatree(
+            self.model,
+            self.data,
+            keep,
+            add_chain(obs),
+            add_chain(ll),
+            {},
+            _attrs(self.model, "svi", seed, self.settings),
+            {"svi_losses": losses},
+        )
+
+
+def _no_latent_guide(*args: Any, **kwargs: Any) -> None:
+    """The guide of a model without latent sample sites (point networks only)."""
+    return None
+
+
+def _make_guide(model: CalibrationModel, guide: Any, init_values: dict | None):
+    init = init_to_value(values=init_values) if init_values else init_to_median(num_samples=15)
+    if isinstance(guide, str):
+        check_choice("guide", guide, GUIDES)
+        cls = {"delta": autoguide.AutoDelta, "normal": autoguide.AutoNormal, "lowrank": autoguide.AutoLowRankMultivariateNormal}
+        kwargs = {"init_loc_fn": init}
+        if guide != "delta":
+            kwargs["init_scale"] = 0.05
+        return cls[guide](model, **kwargs)
+    if isinstance(guide, autoguide.AutoGuide) or callable(guide):
+        return guide
+    raise TypeError(f"guide must be one of {GUIDES} or a NumPyro guide, got {type(guide).__name__}")
+
+
+def fit_svi(
+    model: CalibrationModel,
+    data: Observations,
+    *,
+    guide: str | Any = "delta",
+    num_steps: int = 2000,
+    learning_rate: float = 1e-2,
+    optimizer: optax.GradientTransformation | None = None,
+    num_particles: int = 1,
+    init_values: dict | None = None,
+    seed: int = 0,
+    progress_bar: bool = True,
+) -> SVIResult:
+    """Fit by stochastic variational inference (``Trace_ELBO``, optax optimiser).
+
+    Parameters
+    ----------
+    model, data
+        The calibration model and its observations.
+    guide
+        ``"delta"`` (MAP / point estimate, the seed paper's fit), ``"normal"`` (mean field
+        Gaussian), ``"lowrank"`` (low-rank multivariate normal) or a NumPyro guide.
+    num_steps, learning_rate
+        Optimisation steps; Adam's learning rate (ignored when ``optimizer`` is given).
+    optimizer
+        An optax ``GradientTransformation`` (default ``optax.adam(learning_rate)``).
+    num_particles
+        ELBO particles per step.
+    init_values
+        Optional ``{site: value}`` initial values (default: prior medians).
+    seed, progress_bar
+        Random seed; show NumPyro's progress bar.
+
+    Returns
+    -------
+    SVIResult
+        With ``params``, ``losses``, ``median()``, ``sample_posterior()`` and ``to_arviz()``.
+    """
+    _check_fit_args(model, data)
+    check_positive_int("num_steps", num_steps)
+    check_positive_float("learning_rate", learning_rate)
+    check_positive_int("num_particles", num_particles)
+    if optimizer is not None and not isinstance(optimizer, optax.GradientTransformation):
+        raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
+    if not any(v == "latent" for v in _site_types(model, data).values()):
+        # only point networks (numpyro.param sites in the model): nothing for a guide to fit
+        g = _no_latent_guide
+    else:
+        g = _make_guide(model, guide, init_values)
+    opt = optimizer if optimizer is not None else optax.adam(learning_rate)
+    svi = SVI(model, g, opt, Trace_ELBO(num_particles=num_particles))
+    res = svi.run(jax.random.PRNGKey(seed), num_steps, data, progress_bar=progress_bar, stable_update=True)
+    losses = np.asarray(res.losses)
+    n_failed = int(np.sum(~np.isfinite(losses)))
+    if n_failed:
+        warnings.warn(
+            f"fit_svi: {n_failed} of {num_steps} steps hit a non-converged equilibrium (or a non-finite loss) "
+            "and were skipped; see SVIResult.losses",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    settings = {"guide": guide if isinstance(guide, str) else type(guide).__name__, "num_steps": num_steps,
+                "learning_rate": learning_rate, "num_particles": num_particles}
+    return SVIResult(model, data, g, res.params, losses, n_failed, svi, seed, settings)
+
+
+# ---------------------------------------------------------------------------- NUTS
+@dataclass
+class NUTSResult:
+    """Result of :func:`fit_nuts`: the NumPyro ``MCMC`` object plus ArviZ conversion.
+
+    Attributes
+    ----------
+    model, data, mcmc, seed
+        What was fitted, the MCMC object (``mcmc.print_summary()`` works), the seed.
+    """
+
+    model: CalibrationModel
+    data: Observations
+    mcmc: MCMC
+    seed: int
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def samples(self) -> dict[str, np.ndarray]:
+        """Draws grouped by chain: ``{site: (chain, draw, ...)}``."""
+        return {k: np.asarray(v) for k, v in self.mcmc.get_samples(group_by_chain=True).items()}
+
+    @property
+    def num_divergences(self) -> int:
+        return int(np.sum(np.asarray(self.mcmc.get_extra_fields()["diverging"])))
+
+    def to_arviz(self):
+        """ArviZ ``DataTree`` with posterior, posterior_predictive, log_likelihood,
+        observed_data and sample_stats (NUTS statistics and solver diagnostics)."""
+        samples = self.samples
+        kinds = _site_types(self.model, self.data)
+        chains, draws = next(iter(samples.values())).shape[:2]
+        latent = {k: jnp.asarray(v) for k, v in samples.items() if kinds.get(k) == "latent"}
+        obs, ll = _predict_and_loglik(self.model, self.data, _flatten(latent, chains * draws), None, self.seed)
+        reshape = lambda v: np.reshape(v, (chains, draws, *v.shape[1:]))  # noqa: E731
+        extra = self.mcmc.get_extra_fields(group_by_chain=True)
+        stats = {
+            "diverging": np.asarray(extra["diverging"]),
+            "n_steps": np.asarray(extra["num_steps"]),
+            "tree_depth": np.floor(np.log2(np.asarray(extra["num_steps"]) + 1)).astype(int),
+            "acceptance_rate": np.asarray(extra["accept_prob"]),
+            "energy": np.asarray(extra["energy"]),
+            "lp": -np.asarray(extra["potential_energy"]),
+            "step_size": np.asarray(extra["adapt_state.step_size"]),
+        }
+        keep = {k: v for k, v in samples.items() if kinds.get(k) in ("latent", "deterministic")}
+        return _build_datatree(
+            self.model,
+            self.data,
+            keep,
+            reshape(obs),
+            reshape(ll),
+            stats,
+            _attrs(self.model, "nuts", self.seed, self.settings),
+        )
+
+
+def fit_nuts(
+    model: CalibrationModel,
+    data: Observations,
+    *,
+    chains: int = 4,
+    warmup: int = 500,
+    samples: int = 500,
+    target_accept: float = 0.8,
+    max_tree_depth: int = 10,
+    dense_mass: bool = False,
+    chain_method: str = "auto",
+    init_values: dict | None = None,
+    seed: int = 0,
+    progress_bar: bool = True,
+) -> NUTSResult:
+    """Sample the posterior with NUTS.
+
+    Parameters
+    ----------
+    model, data
+        The calibration model and its observations.
+    chains, warmup, samples
+        Number of chains; warm-up (adaptation) and kept iterations per chain.
+    target_accept, max_tree_depth, dense_mass
+        NUTS settings.
+    chain_method
+        ``"parallel"`` (one chain per JAX device), ``"sequential"``, ``"vectorized"``, or
+        ``"auto"``: parallel when there are at least ``chains`` devices, else sequential.
+        On CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` (set before JAX is
+        imported) gives N devices.
+    init_values
+        Optional ``{site: value}`` initial values (default: prior medians).
+    seed, progress_bar
+        Random seed; NumPyro's progress bar.
+
+    Returns
+    -------
+    NUTSResult
+        ``.mcmc``, ``.samples``, ``.num_divergences`` and ``.to_arviz()``.
+    """
+    _check_fit_args(model, data)
+    check_positive_int("chains", chains)
+    check_positive_int("warmup", warmup)
+    check_positive_int("samples", samples)
+    check_positive_int("max_tree_depth", max_tree_depth)
+    if not 0 < target_accept < 1:
+        raise ValueError(f"target_accept must be in (0, 1), got {target_accept}")
+    check_choice("chain_method", chain_method, CHAIN_METHODS)
+    if chain_method == "auto":
+        chain_method = "parallel" if jax.local_device_count() >= chains else "sequential"
+    init = init_to_value(values=init_values) if init_values else init_to_median(num_samples=15)
+    kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
+                  dense_mass=dense_mass, init_strategy=init)
+    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=samples, num_chains=chains,
+                chain_method=chain_method, progress_bar=progress_bar)
+    mcmc.run(
+        jax.random.PRNGKey(seed),
+        data,
+        extra_fields=("diverging", "num_steps", "accept_prob", "energy", "potential_energy", "adapt_state.step_size"),
+    )
+    settings = {"chains": chains, "warmup": warmup, "samples": samples, "target_accept": target_accept,
+                "max_tree_depth": max_tree_depth, "dense_mass": dense_mass, "chain_method": chain_method}
+    result = NUTSResult(model, data, mcmc, seed, settings)
+    n_div = result.num_divergences
+    if n_div:
+        warnings.warn(f"fit_nuts: {n_div} divergent transitions (including rejected failed equilibrium solves)",
+                      RuntimeWarning, stacklevel=2)
+    return result
+
+
+def save(tree, path) -> None:
+    """Write an ArviZ ``DataTree`` to NetCDF (all groups, coords and attributes)."""
+    tree.to_netcdf(path, engine="h5netcdf")
+
+
+def load(path):
+    """Read a ``DataTree`` written by :func:`save`."""
+    return xr.open_datatree(path, engine="h5netcdf").load()

@@ -1,0 +1,222 @@
+"""``CalibrationModel``: game + parameter paths + observation model as one NumPyro model.
+
+The model is a plain callable ``model(data)`` usable with every NumPyro tool (``MCMC``,
+``SVI``, autoguides, ``Predictive``, ``log_likelihood``). Its generative story, per
+trajectory j = 1..J:
+
+    theta_j(t)  ~ the parameter paths (priors, splines, networks, hierarchies)
+    mu0_j       = data.mu0[j]                      (observed), or ~ Dirichlet(1) (latent)
+    mu*_j       = equilibrium(game, theta_j, mu0_j) (solved to tolerance, implicit gradient)
+    y_j(t_k)    ~ observation(mu*_j(t_k))          at the observed times t_k
+
+A solve that does not converge adds ``-inf`` to the log density (site
+``equilibrium_failure``): NUTS treats the proposal as divergent and rejects it, SVI's
+``stable_update`` skips the step. NaN never reaches the likelihood.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+
+from bayes_mfg._validation import check_positive_float
+from bayes_mfg.data import Observations, time_indices
+from bayes_mfg.equilibrium import Anderson, ImplicitAdjoint, Picard, equilibrium
+from bayes_mfg.games.base import Game
+from bayes_mfg.observe import ObservationModel
+from bayes_mfg.paths import ParameterPath, PathContext, as_path
+
+MU0_MODES = ("auto", "data", "latent")
+
+#: Deterministic sites with solver diagnostics, moved to ``sample_stats`` in ArviZ output.
+SOLVER_SITES = ("solver_converged", "solver_iterations", "solver_residual")
+
+
+def grid_inputs(data: Observations, grid: np.ndarray) -> np.ndarray:
+    """Observed shares on the game's time grid, ``(n_traj, N, d)``: the inputs of neural paths.
+
+    Shares are renormalised over observed states, linearly interpolated in time between
+    observed rows (held constant beyond the first/last one); a state never observed in a
+    trajectory gets 0.
+    """
+    shares = data.shares()
+    n_traj, _, d = shares.shape
+    out = np.zeros((n_traj, len(grid), d))
+    for j in range(n_traj):
+        for x in range(d):
+            ok = ~np.isnan(shares[j, :, x])
+            if ok.any():
+                out[j, :, x] = np.interp(grid, data.times[ok], shares[j, ok, x])
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationModel:
+    """A NumPyro model calibrating a game's parameters to observed population trajectories.
+
+    Parameters
+    ----------
+    game
+        A :class:`bayes_mfg.games.Game`.
+    paths
+        ``{parameter name: ParameterPath}`` for the calibrated parameters (a NumPyro
+        ``Distribution`` is shorthand for ``Constant(prior=...)``).
+    observation
+        An :class:`bayes_mfg.observe.ObservationModel` matching the data kind.
+    fixed
+        Values of other parameters (constants or ``(N,)`` paths); the rest keep the game's
+        defaults.
+    mu0
+        ``"data"`` (use ``data.mu0``), ``"latent"`` (infer each trajectory's ``mu_0`` with a
+        ``Dirichlet(mu0_concentration)`` prior) or ``"auto"`` (data if given, else latent).
+    solver, adjoint
+        Equilibrium solver and its differentiation (defaults: Anderson to 1e-10, implicit
+        GMRES adjoint; failures are handled by the model, see the module docstring).
+    record_mu
+        Record the equilibrium shares at the observed times as deterministic site ``mu``.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpyro.distributions as dist
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> model = bm.CalibrationModel(game, {"gamma": dist.LogNormal(0.0, 1.0)}, bm.observe.Dirichlet(500.0))
+    """
+
+    game: Game
+    paths: Mapping[str, Any]
+    observation: ObservationModel
+    fixed: Mapping[str, Any] | None = None
+    mu0: str = "auto"
+    mu0_concentration: float = 1.0
+    solver: Picard | Anderson = field(default_factory=lambda: Anderson(tol=1e-10, max_iter=300))
+    adjoint: ImplicitAdjoint = field(default_factory=lambda: ImplicitAdjoint(on_failure="ignore"))
+    record_mu: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.game, Game):
+            raise TypeError(f"game must be a bayes_mfg.games.Game, got {type(self.game).__name__}")
+        if not isinstance(self.paths, Mapping) or not self.paths:
+            raise ValueError("paths must be a non-empty mapping {parameter name: ParameterPath}")
+        specs = self.game.parameter_specs()
+        unknown = sorted(set(self.paths) - set(specs))
+        if unknown:
+            raise ValueError(f"paths: unknown parameter(s) {unknown} for {type(self.game).__name__}; expected names {sorted(specs)}")
+        object.__setattr__(self, "paths", {k: as_path(v) for k, v in self.paths.items()})
+        fixed = dict(self.fixed or {})
+        both = sorted(set(fixed) & set(self.paths))
+        if both:
+            raise ValueError(f"fixed: {both} are calibrated (in paths) and cannot also be fixed")
+        object.__setattr__(self, "fixed", fixed)
+        # validates names, shapes and values of the fixed parameters now, not at inference time
+        self.game.params(**fixed)
+        if not isinstance(self.observation, ObservationModel):
+            raise TypeError(f"observation must be a bayes_mfg.observe.ObservationModel, got {type(self.observation).__name__}")
+        if self.mu0 not in MU0_MODES:
+            raise ValueError(f"mu0 must be one of {MU0_MODES}, got {self.mu0!r}")
+        check_positive_float("mu0_concentration", self.mu0_concentration)
+        if not isinstance(self.solver, (Picard, Anderson)):
+            raise TypeError(f"solver must be Picard or Anderson, got {type(self.solver).__name__}")
+        if not isinstance(self.adjoint, ImplicitAdjoint):
+            raise TypeError(f"adjoint must be ImplicitAdjoint, got {type(self.adjoint).__name__}")
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(self.paths)
+
+    def check_data(self, data: Observations) -> np.ndarray:
+        """Validate ``data`` against the game and observation model; return the time indices."""
+        if not isinstance(data, Observations):
+            raise TypeError(f"data must be bayes_mfg.Observations, got {type(data).__name__}")
+        if data.n_states != self.game.n_states:
+            raise ValueError(f"data has {data.n_states} states but the game has {self.game.n_states}")
+        if data.kind != self.observation.kind:
+            raise ValueError(
+                f"data.kind is {data.kind!r} but {type(self.observation).__name__} models {self.observation.kind!r}"
+            )
+        if self.mu0 == "data" and data.mu0 is None:
+            raise ValueError("mu0='data' needs data.mu0 (the initial distribution of every trajectory)")
+        return time_indices(data.times, np.asarray(self.game.time_grid))
+
+    def uses_latent_mu0(self, data: Observations) -> bool:
+        return self.mu0 == "latent" or (self.mu0 == "auto" and data.mu0 is None)
+
+    def site_dims(self) -> dict[str, tuple[str, ...]]:
+        """Non-sample dims of every site (for ArviZ)."""
+        specs = self.game.parameter_specs()
+        dims: dict[str, tuple[str, ...]] = {}
+        for name, path in self.paths.items():
+            dims.update(path.site_dims(name, specs[name]))
+            extra = tuple(f"{name}_dim{i}" for i in range(len(specs[name].shape)))
+            dims[f"{name}_path"] = ("trajectory", "time_step", *extra)
+        dims.update(
+            mu0=("trajectory", "state"),
+            mu=("trajectory", "time", "state"),
+            obs=("trajectory", "time", "state"),
+            solver_converged=("trajectory",),
+            solver_iterations=("trajectory",),
+            solver_residual=("trajectory",),
+        )
+        return dims
+
+    # ------------------------------------------------------------------ the model
+    def __call__(self, data: Observations, *, observe: bool = True) -> None:
+        """The NumPyro model.
+
+        Parameters
+        ----------
+        data
+            The observations (their times, masks and, when ``observe``, values).
+        observe
+            True: condition on ``data.values``. False: sample the observation site
+            (posterior/prior predictive) with the data's shape.
+        """
+        idx = self.check_data(data)
+        game = self.game
+        n_traj, d = data.n_trajectories, game.n_states
+        grid = np.asarray(game.time_grid)
+        ctx = PathContext(jnp.asarray(grid), float(game.horizon), jnp.asarray(grid_inputs(data, grid)), n_traj)
+
+        specs = game.parameter_specs()
+        theta = {}
+        for name, path in self.paths.items():
+            value = path(name, specs[name], ctx)
+            value = jnp.broadcast_to(value, (n_traj, game.n_steps, *specs[name].shape))
+            theta[name] = value
+            numpyro.deterministic(f"{name}_path", value)
+        fixed = game.params(**self.fixed)
+        fixed = {k: v for k, v in fixed.items() if k in self.fixed}
+
+        if self.uses_latent_mu0(data):
+            with numpyro.plate("trajectory", n_traj, dim=-1):
+                mu0 = numpyro.sample("mu0", dist.Dirichlet(jnp.full(d, self.mu0_concentration)))
+        else:
+            mu0 = jnp.asarray(data.mu0)
+
+        def solve(theta_j, mu0_j):
+            eq = equilibrium(game, {**fixed, **theta_j}, mu0_j, solver=self.solver, adjoint=self.adjoint)
+            return eq.mu, eq.info
+
+        mu, info = jax.vmap(solve)(theta, mu0)
+        ok = info.converged & jnp.all(jnp.isfinite(mu), axis=(-2, -1))
+        numpyro.deterministic("solver_converged", ok)
+        numpyro.deterministic("solver_iterations", info.iterations)
+        numpyro.deterministic("solver_residual", info.residual)
+        numpyro.factor("equilibrium_failure", jnp.where(jnp.all(ok), 0.0, -jnp.inf))
+        # a failed solve never feeds NaN to the likelihood (its -inf above rejects the point)
+        safe = jax.lax.stop_gradient(jnp.broadcast_to(mu0[:, None, :], mu.shape))
+        mu = jnp.where(ok[:, None, None], mu, safe)
+        mu_obs = mu[:, idx, :]
+        if self.record_mu:
+            numpyro.deterministic("mu", mu_obs)
+        if observe:
+            self.observation("obs", mu_obs, data)
+        else:
+            total = np.where(data.mask, data.values, 0.0).sum(-1) if data.kind == "counts" else None
+            self.observation("obs", mu_obs, None, total_count=total)
