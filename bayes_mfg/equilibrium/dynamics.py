@@ -82,13 +82,51 @@ def expm_generator(m: Array, scale_from: Array | None = None) -> Array:
     return e
 
 
+#: Largest d for which ``m_matrix_solve`` eliminates in unrolled vector operations; above it
+#: LAPACK's LU is faster (measured: 2.7x faster at d = 8 under vmap, equal at d = 16).
+SMALL_SOLVE_MAX_D = 12
+
+
+def _gauss_jordan(a: Array, b: Array) -> Array:
+    """Solve ``a x = b`` by Gauss-Jordan elimination without pivoting, unrolled over d.
+
+    Only for matrices whose elimination needs no pivoting: here ``I - dt Q`` and its
+    transpose, which are strictly diagonally dominant (by rows, resp. columns) with
+    diagonal >= 1, so every pivot is >= 1 and the growth factor is at most 2.
+    """
+    d = a.shape[-1]
+    ab = jnp.concatenate([a, b[:, None]], axis=1)
+    for k in range(d):
+        row = ab[k] / ab[k, k]
+        ab = (ab - ab[:, k : k + 1] * row[None, :]).at[k].set(row)
+    return ab[:, d]
+
+
+def m_matrix_solve(a: Array, b: Array) -> Array:
+    """Solve ``a x = b`` for a strictly diagonally dominant ``a`` (``I - dt Q`` or its transpose).
+
+    For small d the elimination is unrolled into vector operations, which batch well under
+    ``vmap`` (one LAPACK call per matrix is the bottleneck there); derivatives follow
+    ``lax.custom_linear_solve`` (one transposed solve, no differentiation through the
+    elimination). Larger d uses ``jnp.linalg.solve``.
+    """
+    if a.shape[-1] > SMALL_SOLVE_MAX_D:
+        return jnp.linalg.solve(a, b)
+    return jax.lax.custom_linear_solve(
+        lambda x: a @ x,
+        b,
+        solve=lambda _, rhs: _gauss_jordan(a, rhs),
+        transpose_solve=lambda _, rhs: _gauss_jordan(a.T, rhs),
+    )
+
+
 def _backward_step(scheme: str, u_next: Array, control: Control, dt: float) -> Array:
     q = generator(control.rates)
     if scheme == "euler":
         return u_next + dt * (control.cost + q @ u_next)
     if scheme == "implicit":
         eye = jnp.eye(u_next.shape[0], dtype=u_next.dtype)
-        return jnp.linalg.solve(eye - dt * q, u_next + dt * control.cost)
+        return m_matrix_solve(eye - dt * q, u_next + dt * control.cost)
     # Exponential integrator: expm of the augmented matrix [[dt Q, dt f], [0, 0]] holds
     # expm(dt Q) in its top-left block and dt phi_1(dt Q) f in its last column.
     d = u_next.shape[0]
@@ -121,7 +159,7 @@ def _forward_step(scheme: str, mu: Array, rates: Array, dt: float) -> Array:
     if scheme == "implicit":  # a solve, cheaper and more accurate than forming the inverse
         q = generator(rates)
         eye = jnp.eye(mu.shape[0], dtype=mu.dtype)
-        return jnp.linalg.solve((eye - dt * q).T, mu)
+        return m_matrix_solve((eye - dt * q).T, mu)
     return mu @ transition_matrix(scheme, rates, dt)
 
 

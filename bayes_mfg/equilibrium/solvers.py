@@ -70,6 +70,8 @@ class AndersonState(NamedTuple):
         ``(memory,)`` which slots hold a pair since the last restart.
     n_restarts
         How often the safeguard rejected an extrapolated step.
+    rejected
+        Whether the safeguard rejected the current ``x`` (the next step restarts).
     """
 
     x: Array
@@ -84,6 +86,7 @@ class AndersonState(NamedTuple):
     history_gx: Array
     history_valid: Array
     n_restarts: Array
+    rejected: Array
 
 
 def _residual(x: Array, gx: Array) -> Array:
@@ -149,8 +152,10 @@ class Anderson:
     minimises ``|sum_i alpha_i f_i|_2`` subject to ``sum_i alpha_i = 1`` (normal equations
     with relative Tikhonov regularisation ``regularization * max_i |f_i|^2``).
     Safeguard: if the extrapolated point's residual is non-finite or larger than
-    ``restart_factor`` times the best residual so far, the history is cleared and a damped
-    Picard step is taken from the best iterate instead.
+    ``restart_factor`` times the best residual so far, it is rejected: the history is
+    cleared and the next step is a damped Picard step from the best iterate. Every step
+    evaluates G exactly once (no data-dependent branch, so a batch under ``vmap`` costs one
+    evaluation per step, not two).
 
     Parameters
     ----------
@@ -191,7 +196,7 @@ class Anderson:
         zero = jnp.zeros((), jnp.int32)
         hist = jnp.zeros((self.memory, x0.size), x0.dtype)
         valid = jnp.zeros((self.memory,), bool)
-        return AndersonState(x0, gx, res, x0, gx, res, zero, zero + 1, hist, hist, valid, zero)
+        return AndersonState(x0, gx, res, x0, gx, res, zero, zero + 1, hist, hist, valid, zero, jnp.zeros((), bool))
 
     def _extrapolate(self, hx: Array, hg: Array, valid: Array) -> Array:
         f = jnp.where(valid[:, None], hg - hx, 0.0)
@@ -209,24 +214,19 @@ class Anderson:
 
     def step(self, fn: FixedPointFn, state: AndersonState, args: Any) -> AndersonState:
         shape = state.x.shape
+        restart = state.rejected
+        # An accepted point joins the history. A rejected one clears it: the history restarts
+        # from the best pair alone, whose extrapolation is the damped Picard step from it.
         slot = state.iteration % self.memory
-        hx = state.history_x.at[slot].set(state.x.ravel())
-        hg = state.history_gx.at[slot].set(state.gx.ravel())
-        valid = state.history_valid.at[slot].set(True)
+        hx = state.history_x.at[slot].set(jnp.where(restart, state.best_x, state.x).ravel())
+        hg = state.history_gx.at[slot].set(jnp.where(restart, state.best_gx, state.gx).ravel())
+        only_slot = jnp.arange(self.memory) == slot
+        valid = jnp.where(restart, only_slot, state.history_valid | only_slot)
         x = self._extrapolate(hx, hg, valid).reshape(shape)
         gx = fn(x, args)
         res = _residual(x, gx)
-        reject = ~(res <= self.restart_factor * state.best_residual)
-
-        def restart(_):
-            xr = (1.0 - self.damping) * state.best_gx + self.damping * state.best_x
-            gr = fn(xr, args)
-            return xr, gr, _residual(xr, gr), jnp.zeros_like(valid)
-
-        def accept(_):
-            return x, gx, res, valid
-
-        x, gx, res, valid = jax.lax.cond(reject, restart, accept, None)
+        # a restart step itself is always accepted (it is a plain damped Picard step)
+        rejected = ~restart & ~(res <= self.restart_factor * state.best_residual)
         best = _keep_best(state.best_x, state.best_gx, state.best_residual, x, gx, res)
         return AndersonState(
             x,
@@ -234,11 +234,12 @@ class Anderson:
             res,
             *best,
             state.iteration + 1,
-            state.n_evals + 1 + reject.astype(jnp.int32),
+            state.n_evals + 1,
             hx,
             hg,
             valid,
-            state.n_restarts + reject.astype(jnp.int32),
+            state.n_restarts + rejected.astype(jnp.int32),
+            rejected,
         )
 
 
