@@ -16,7 +16,7 @@ if _os.environ.get("BAYES_MFG_X64", "1") != "0":
 
 from bayes_mfg import datasets, games, observe, paths  # noqa: E402
 from bayes_mfg.data import Observations  # noqa: E402
-from bayes_mfg.infer import NUTSResult, SVIResult, fit_nuts, fit_svi, load, save  # noqa: E402
+from bayes_mfg.infer import LaplaceResult, NUTSResult, SVIResult, fit_nuts, fit_svi, laplace, load, save  # noqa: E402
 from bayes_mfg.model import CalibrationModel  # noqa: E402
 from bayes_mfg.equilibrium import (  # noqa: E402
     Anderson,
@@ -43,6 +43,8 @@ __all__ = [
     "CalibrationModel",
     "fit_svi",
     "fit_nuts",
+    "laplace",
+    "LaplaceResult",
     "SVIResult",
     "NUTSResult",
     "save",

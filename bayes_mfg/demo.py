@@ -3,11 +3,12 @@
 The main job of the package, end to end: simulate 20 noisy trajectories (Dirichlet
 observation noise, concentration 1000) of the linear-quadratic game with d = 8 states
 whose control-cost weight follows the "arc" gamma(t) = 0.1 + 4 * 2.9 / T^2 * t (T - t),
-then recover gamma(t) with a B-spline path (8 knots, random-walk prior) fitted by SVI with
-a mean-field normal guide. It is the command line::
+then recover gamma(t) with a B-spline path (12 knots, random-walk prior) fitted by SVI with
+a full-covariance normal guide. The data pin gamma(t) down only near the horizon; the
+posterior band says so (narrow near T, prior-wide in the middle). It is the command line::
 
-    bayes-mfg calibrate --system lq --truth arc --path spline --method svi --guide normal \\
-        --states 8 --trajectories 20 --steps 50 --svi-steps 1500 --learning-rate 0.02 --out outputs/demo
+    bayes-mfg calibrate --system lq --truth arc --path spline --method svi --guide multivariate \\
+        --states 8 --trajectories 20 --svi-steps 1500 --learning-rate 0.02 --out outputs/demo
 
 Outputs (in ``--out``, default ``outputs/demo``): ``posterior.nc``, ``summary.csv``,
 ``summary.md``, ``trajectories.png``, ``path.png``. Extra arguments are passed on to the
@@ -23,8 +24,8 @@ import time
 from bayes_mfg import cli
 
 DEMO_ARGS = [
-    "calibrate", "--system", "lq", "--truth", "arc", "--path", "spline", "--method", "svi", "--guide", "normal",
-    "--states", "8", "--trajectories", "20", "--steps", "50", "--svi-steps", "1500", "--learning-rate", "0.02",
+    "calibrate", "--system", "lq", "--truth", "arc", "--path", "spline", "--method", "svi", "--guide", "multivariate",
+    "--states", "8", "--trajectories", "20", "--svi-steps", "1500", "--learning-rate", "0.02",
     "--samples", "300", "--seed", "0",
 ]
 

@@ -28,8 +28,9 @@ from bayes_mfg._validation import check_choice, check_positive_float, check_posi
 from bayes_mfg.data import Observations
 from bayes_mfg.model import SOLVER_SITES, CalibrationModel
 
-GUIDES = ("delta", "normal", "lowrank")
+GUIDES = ("delta", "normal", "lowrank", "multivariate")
 CHAIN_METHODS = ("auto", "sequential", "parallel", "vectorized")
+NUTS_INITS = ("prior", "laplace")
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -238,7 +239,12 @@ def _make_guide(model: CalibrationModel, guide: Any, init_values: dict | None):
     init = init_to_value(values=init_values) if init_values else init_to_median(num_samples=15)
     if isinstance(guide, str):
         check_choice("guide", guide, GUIDES)
-        cls = {"delta": autoguide.AutoDelta, "normal": autoguide.AutoNormal, "lowrank": autoguide.AutoLowRankMultivariateNormal}
+        cls = {
+            "delta": autoguide.AutoDelta,
+            "normal": autoguide.AutoNormal,
+            "lowrank": autoguide.AutoLowRankMultivariateNormal,
+            "multivariate": autoguide.AutoMultivariateNormal,
+        }
         kwargs = {"init_loc_fn": init}
         if guide != "delta":
             kwargs["init_scale"] = 0.05
@@ -269,7 +275,11 @@ def fit_svi(
         The calibration model and its observations.
     guide
         ``"delta"`` (MAP / point estimate, the seed paper's fit), ``"normal"`` (mean field
-        Gaussian), ``"lowrank"`` (low-rank multivariate normal) or a NumPyro guide.
+        Gaussian), ``"lowrank"`` (low-rank multivariate normal), ``"multivariate"``
+        (full-covariance normal: for a few dozen latent dimensions, and whenever the
+        posterior is sharp along a combination of coordinates, e.g. spline coefficients
+        pinned down only near the horizon, where a mean-field guide shrinks every marginal)
+        or a NumPyro guide.
     num_steps, learning_rate
         Optimisation steps; Adam's learning rate (ignored when ``optimizer`` is given).
     optimizer
@@ -323,6 +333,10 @@ class NUTSResult:
     ----------
     model, data, mcmc, seed
         What was fitted, the MCMC object (``mcmc.print_summary()`` works), the seed.
+    settings
+        The sampler settings (recorded in the ArviZ attributes).
+    laplace
+        The :class:`LaplaceResult` used to initialise the chains (``init="laplace"``), else None.
     """
 
     model: CalibrationModel
@@ -330,6 +344,7 @@ class NUTSResult:
     mcmc: MCMC
     seed: int
     settings: dict = field(default_factory=dict)
+    laplace: Any = None
 
     @property
     def samples(self) -> dict[str, np.ndarray]:
@@ -371,6 +386,177 @@ class NUTSResult:
         )
 
 
+# ---------------------------------------------------------------------------- Laplace
+@dataclass(frozen=True, eq=False)
+class LaplaceResult:
+    """A Gaussian (Laplace) approximation of the posterior at its mode.
+
+    In NumPyro's unconstrained space ``z`` (positive parameters on the log scale, simplex
+    values by stick breaking, ...), with potential ``U(z) = -log p(z, data)``::
+
+        z_map = argmin U(z),   H = d^2 U / dz^2 at z_map,   p(z | data) ~ Normal(z_map, H^-1)
+
+    ``H`` is the observed information plus the prior's curvature; it is computed by central
+    differences of the exact (implicit) gradient. Eigenvalues of ``H`` below
+    ``eigenvalue_floor * max eigenvalue`` are raised to that floor before inverting.
+
+    Attributes
+    ----------
+    z_map
+        ``(n,)`` mode in unconstrained space (flattened; ``unravel`` maps back to sites).
+    hessian, covariance
+        ``(n, n)`` Hessian of the potential at the mode and its regularised inverse.
+    eigenvalues
+        Eigenvalues of ``hessian`` (ascending; before flooring).
+    site_names
+        Latent sites, in the order of the flattened vector.
+    map_values
+        ``{site: value}`` at the mode on the sites' own (constrained) scale.
+    converged
+        Whether the optimiser reached ``gtol`` (gradient norm) within ``max_steps``.
+    n_steps, grad_norm, potential
+        Optimiser steps, final gradient norm, ``U(z_map)``.
+    """
+
+    z_map: np.ndarray
+    hessian: np.ndarray
+    covariance: np.ndarray
+    eigenvalues: np.ndarray
+    site_names: tuple[str, ...]
+    map_values: dict[str, np.ndarray]
+    converged: bool
+    n_steps: int
+    grad_norm: float
+    potential: float
+    unravel: Callable[[Any], dict] = field(repr=False)
+
+    def sample_unconstrained(self, key: Any, n: int) -> np.ndarray:
+        """``(n, dim)`` draws from ``Normal(z_map, covariance)`` in unconstrained space."""
+        chol = np.linalg.cholesky(self.covariance)
+        eps = np.asarray(jax.random.normal(key, (n, self.z_map.size), dtype=jnp.float64))
+        return self.z_map + eps @ chol.T
+
+
+def laplace(
+    model: CalibrationModel,
+    data: Observations,
+    *,
+    init_values: dict | None = None,
+    max_steps: int = 500,
+    gtol: float = 1e-6,
+    fd_step: float = 1e-5,
+    eigenvalue_floor: float = 1e-10,
+    seed: int = 0,
+) -> LaplaceResult:
+    """Find the posterior mode (L-BFGS) and the Gaussian approximation around it.
+
+    Parameters
+    ----------
+    model, data
+        The calibration model and its observations (no point networks: every unknown must
+        be a latent sample site).
+    init_values
+        Optional ``{site: value}`` starting point (default: prior medians).
+    max_steps, gtol
+        L-BFGS (optax, zoom line search) step cap and gradient-norm tolerance.
+    fd_step
+        Relative step of the central differences for the Hessian.
+    eigenvalue_floor
+        Relative floor on the Hessian's eigenvalues when inverting it.
+    seed
+        Random seed of the initialisation.
+
+    Returns
+    -------
+    LaplaceResult
+    """
+    from jax.flatten_util import ravel_pytree
+    from numpyro.infer.util import initialize_model
+
+    _check_fit_args(model, data)
+    check_positive_int("max_steps", max_steps)
+    check_positive_float("gtol", gtol)
+    check_positive_float("fd_step", fd_step)
+    check_positive_float("eigenvalue_floor", eigenvalue_floor)
+    kinds = _site_types(model, data)
+    if any(k == "param" for k in kinds.values()):
+        raise ValueError("laplace: the model has point-network parameters (numpyro.param sites); "
+                         "use Neural(bayesian=True) or fit_svi")
+    init = init_to_value(values=init_values) if init_values else init_to_median(num_samples=15)
+    info = initialize_model(jax.random.PRNGKey(seed), model, model_args=(data,), init_strategy=init)
+    z0, unravel = ravel_pytree(info.param_info.z)
+    potential = info.potential_fn
+
+    def f(x):
+        return potential(unravel(x))
+
+    opt = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(f)
+
+    @jax.jit
+    def run(x0):
+        def body(carry):
+            x, state, k = carry
+            value, grad = value_and_grad(x, state=state)
+            updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=f)
+            return optax.apply_updates(x, updates), state, k + 1
+
+        def cond(carry):
+            _, state, k = carry
+            g = optax.tree_utils.tree_get(state, "grad")
+            return (k == 0) | ((k < max_steps) & (optax.tree_utils.tree_norm(g) > gtol))
+
+        x, _, k = jax.lax.while_loop(cond, body, (x0, opt.init(x0), 0))
+        return x, k
+
+    x, k = run(z0)
+    value, grad = jax.value_and_grad(f)(x)
+    grad_norm = float(jnp.linalg.norm(grad))
+    if not np.isfinite(float(value)) or not np.isfinite(grad_norm):
+        raise RuntimeError("laplace: the optimiser ended at a point with a non-finite log density "
+                           "(a failed equilibrium solve); try other init_values")
+    n = x.size
+    h = fd_step * jnp.maximum(1.0, jnp.abs(x))
+    points = jnp.concatenate([x + jnp.diag(h), x - jnp.diag(h)])
+    grads = jax.jit(jax.vmap(jax.grad(f)))(points)
+    hess = np.asarray((grads[:n] - grads[n:]) / (2.0 * h[:, None]))
+    hess = (hess + hess.T) / 2.0
+    lam, vec = np.linalg.eigh(hess)
+    floor = eigenvalue_floor * max(float(lam.max()), 1.0)
+    cov = (vec / np.maximum(lam, floor)) @ vec.T
+    z_map = unravel(x)
+    constrained = info.postprocess_fn(z_map)
+    names = tuple(sorted(info.param_info.z))
+    return LaplaceResult(
+        z_map=np.asarray(x),
+        hessian=hess,
+        covariance=(cov + cov.T) / 2.0,
+        eigenvalues=lam,
+        site_names=names,
+        map_values={k: np.asarray(v) for k, v in constrained.items() if k in names},
+        converged=grad_norm <= gtol,
+        n_steps=int(k),
+        grad_norm=grad_norm,
+        potential=float(value),
+        unravel=unravel,
+    )
+
+
+def _laplace_starts(model: CalibrationModel, data: Observations, approx: LaplaceResult, chains: int, key: Any):
+    """One start per chain drawn from the Laplace approximation (the mode where a draw's
+    log density is not finite), as unconstrained site values with a leading chain axis."""
+    from numpyro.infer.util import initialize_model
+
+    info = initialize_model(jax.random.PRNGKey(0), model, model_args=(data,),
+                            init_strategy=init_to_value(values=approx.map_values))
+    draws = approx.sample_unconstrained(key, chains)
+    energy = np.asarray(jax.vmap(lambda x: info.potential_fn(approx.unravel(x)))(jnp.asarray(draws)))
+    draws[~np.isfinite(energy)] = approx.z_map
+    if chains == 1:
+        return approx.unravel(jnp.asarray(draws[0]))
+    return jax.vmap(approx.unravel)(jnp.asarray(draws))
+
+
 def fit_nuts(
     model: CalibrationModel,
     data: Observations,
@@ -382,6 +568,7 @@ def fit_nuts(
     max_tree_depth: int = 10,
     dense_mass: bool = False,
     chain_method: str = "auto",
+    init: str = "prior",
     init_values: dict | None = None,
     seed: int = 0,
     progress_bar: bool = True,
@@ -401,15 +588,25 @@ def fit_nuts(
         ``"auto"``: parallel when there are at least ``chains`` devices, else sequential.
         On CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` (set before JAX is
         imported) gives N devices.
+    init
+        ``"prior"``: start every chain at the prior medians (or ``init_values``) with a
+        unit mass matrix. ``"laplace"``: first compute the :func:`laplace` approximation,
+        start each chain at an independent draw from it and use its covariance (its
+        diagonal when ``dense_mass`` is False) as the initial inverse mass matrix, still
+        adapted during warm-up. For posteriors that are sharp in a few directions and
+        prior-dominated in others (a time path pinned down only near the horizon), this
+        avoids hundreds of tiny leapfrog steps per iteration early in warm-up.
     init_values
-        Optional ``{site: value}`` initial values (default: prior medians).
+        Optional ``{site: value}`` initial values (default: prior medians); with
+        ``init="laplace"``, the optimiser's starting point.
     seed, progress_bar
         Random seed; NumPyro's progress bar.
 
     Returns
     -------
     NUTSResult
-        ``.mcmc``, ``.samples``, ``.num_divergences`` and ``.to_arviz()``.
+        ``.mcmc``, ``.samples``, ``.num_divergences``, ``.laplace`` (or None) and
+        ``.to_arviz()``.
     """
     _check_fit_args(model, data)
     check_positive_int("chains", chains)
@@ -419,21 +616,30 @@ def fit_nuts(
     if not 0 < target_accept < 1:
         raise ValueError(f"target_accept must be in (0, 1), got {target_accept}")
     check_choice("chain_method", chain_method, CHAIN_METHODS)
+    check_choice("init", init, NUTS_INITS)
     if chain_method == "auto":
         chain_method = "parallel" if jax.local_device_count() >= chains else "sequential"
-    init = init_to_value(values=init_values) if init_values else init_to_median(num_samples=15)
+    start = init_to_value(values=init_values) if init_values else init_to_median(num_samples=15)
+    approx, init_params, inverse_mass = None, None, None
+    if init == "laplace":
+        approx = laplace(model, data, init_values=init_values, seed=seed)
+        inverse_mass = approx.covariance if dense_mass else np.diag(approx.covariance)
+        init_params = _laplace_starts(model, data, approx, chains, jax.random.PRNGKey(seed + 1))
     kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
-                  dense_mass=dense_mass, init_strategy=init)
+                  dense_mass=dense_mass, init_strategy=start,
+                  inverse_mass_matrix=None if inverse_mass is None else jnp.asarray(inverse_mass))
     mcmc = MCMC(kernel, num_warmup=warmup, num_samples=samples, num_chains=chains,
                 chain_method=chain_method, progress_bar=progress_bar)
     mcmc.run(
         jax.random.PRNGKey(seed),
         data,
+        init_params=init_params,
         extra_fields=("diverging", "num_steps", "accept_prob", "energy", "potential_energy", "adapt_state.step_size"),
     )
     settings = {"chains": chains, "warmup": warmup, "samples": samples, "target_accept": target_accept,
-                "max_tree_depth": max_tree_depth, "dense_mass": dense_mass, "chain_method": chain_method}
-    result = NUTSResult(model, data, mcmc, seed, settings)
+                "max_tree_depth": max_tree_depth, "dense_mass": dense_mass, "chain_method": chain_method,
+                "init": init}
+    result = NUTSResult(model, data, mcmc, seed, settings, approx)
     n_div = result.num_divergences
     if n_div:
         warnings.warn(f"fit_nuts: {n_div} divergent transitions (including rejected failed equilibrium solves)",

@@ -477,13 +477,26 @@ class TimeSpline(_LinkedPath):
         w_k - w_{k-1} ~ Normal(0, tau),  k = 1..n_knots-1
         value(t) = link(eta(t))               (see the module docstring)
 
-    written non-centred: ``z ~ Normal(0, 1)``, ``w = loc + cumsum([scale z_0, tau z_1, ...])``.
     Since the basis rows sum to 1, equal coefficients give a flat path; ``tau`` is the
     typical change of ``eta`` between neighbouring knots.
 
-    Sites: ``f"{name}_z"`` (sample, ``(n_knots, *shape)``), ``f"{name}_weights"``
-    (deterministic ``w``, same shape) and, when ``smoothness`` is a distribution,
-    ``f"{name}_smoothness"`` (sample, scalar).
+    Two equivalent parameterisations (the prior is the same; the posterior geometry that
+    NUTS sees is not):
+
+    * non-centred (default): ``z ~ Normal(0, 1)``, ``w = loc + cumsum([scale z_0, tau z_1, ...])``.
+      Best when the data are weak everywhere, and required with a ``smoothness``
+      hyperprior (no funnel between ``tau`` and the increments);
+    * centred (``centered=True``): ``w ~ MultivariateNormal(loc, C)`` with the random-walk
+      covariance ``C[k, l] = scale^2 + tau^2 min(k, l)``. Best when the data pin down a
+      few knots sharply and leave others to the prior (a likelihood that constrains single
+      coefficients is axis-aligned in ``w`` but oblique in ``z``, and an oblique narrow
+      direction forces NUTS to tiny steps and long trees).
+
+    Sites: non-centred ``f"{name}_z"`` (sample, ``(n_knots, *shape)``) and
+    ``f"{name}_weights"`` (deterministic ``w``, same shape); centred ``f"{name}_w"`` (sample,
+    ``(*shape, n_knots)``: knots last, as the multivariate normal's event) and
+    ``f"{name}_weights"`` (deterministic, ``(n_knots, *shape)``); when ``smoothness`` is a
+    distribution, ``f"{name}_smoothness"`` (sample, scalar).
 
     Parameters
     ----------
@@ -503,6 +516,8 @@ class TimeSpline(_LinkedPath):
         If given, a value on the parameter's own scale at which to centre the prior:
         ``loc = inverse_link(center)`` (computed with the parameter's spec). See
         :meth:`around`. Cannot be combined with a non-zero ``loc``.
+    centered
+        Sample the coefficients ``w`` directly (see above) instead of the increments.
     """
 
     n_knots: int = 8
@@ -513,15 +528,21 @@ class TimeSpline(_LinkedPath):
     scale: float = 1.0
     smoothness: Any = 0.5
     center: Any = None
+    centered: bool = False
 
     def __post_init__(self) -> None:
         degree = check_positive_int("degree", self.degree, minimum=0)
+        if not isinstance(self.centered, bool):
+            raise TypeError(f"centered must be a bool, got {type(self.centered).__name__}")
         check_positive_int("n_knots", self.n_knots, minimum=degree + 1)
         self._check_link_fields()
         object.__setattr__(self, "loc", _freeze(self.loc, "loc"))
         object.__setattr__(self, "scale", check_positive_float("scale", self.scale))
         if isinstance(self.smoothness, dist.Distribution):
             _check_scalar_distribution("smoothness", self.smoothness)
+            if self.centered:
+                raise ValueError("centered=True needs a fixed smoothness (a hyperprior on it makes a funnel); "
+                                 "use the non-centred default with a smoothness distribution")
         else:
             object.__setattr__(self, "smoothness", check_positive_float("smoothness", self.smoothness, allow_zero=True))
         if self.center is not None:
@@ -558,6 +579,13 @@ class TimeSpline(_LinkedPath):
             tau = numpyro.sample(f"{name}_smoothness", self.smoothness)
         else:
             tau = self.smoothness
+        if self.centered:
+            k = np.arange(self.n_knots)
+            cov = self.scale**2 + tau**2 * np.minimum(k[:, None], k[None, :])
+            prior = dist.MultivariateNormal(jnp.asarray(loc)[..., None] * jnp.ones(self.n_knots),
+                                            scale_tril=jnp.asarray(np.linalg.cholesky(cov)))
+            w = numpyro.sample(f"{name}_w", prior.to_event(len(shape)) if shape else prior)
+            return numpyro.deterministic(f"{name}_weights", jnp.moveaxis(w, -1, 0))
         z = numpyro.sample(f"{name}_z", _std_normal((self.n_knots, *shape)))
         steps = jnp.concatenate([self.scale * z[:1], tau * z[1:]], axis=0)
         w = jnp.asarray(loc) + jnp.cumsum(steps, axis=0)
@@ -572,7 +600,11 @@ class TimeSpline(_LinkedPath):
 
     def site_dims(self, name: str, spec: ParameterSpec) -> dict[str, tuple[str, ...]]:
         knot = (f"{name}_knot", *_dims(name, spec))
-        out = {f"{name}_z": knot, f"{name}_weights": knot}
+        out = {f"{name}_weights": knot}
+        if self.centered:
+            out[f"{name}_w"] = (*_dims(name, spec), f"{name}_knot")
+        else:
+            out[f"{name}_z"] = knot
         if isinstance(self.smoothness, dist.Distribution):
             out[f"{name}_smoothness"] = ()
         return out

@@ -136,6 +136,62 @@ def test_svi_map_recovers_constant_gamma_on_small_game():
     assert tree["svi_losses"]["loss"].shape == (300,)
 
 
+@pytest.mark.parametrize("guide", ["normal", "lowrank", "multivariate"])
+def test_svi_gaussian_guides_fit_a_spline_path(guide):
+    sim = small_sim(n_traj=3)
+    model = bm.CalibrationModel(SMALL, {"gamma": bm.paths.TimeSpline.around(1.0, n_knots=4)}, bm.observe.Dirichlet(2000.0),
+                                record_mu=False)
+    fit = bm.fit_svi(model, sim.data, guide=guide, num_steps=150, learning_rate=0.02, progress_bar=False)
+    assert fit.n_failed_steps == 0
+    assert np.mean(fit.losses[-20:]) < np.mean(fit.losses[:20])
+    draws = fit.sample_posterior(8)
+    assert draws["gamma_path"].shape == (8, 3, SMALL.n_steps)
+    assert np.all(np.isfinite(draws["gamma_path"])) and np.std(draws["gamma_z"], axis=0).min() > 0
+
+
+def test_laplace_mode_and_hessian():
+    from numpyro.infer.util import initialize_model
+
+    sim = small_sim(n_traj=4, conc=5000.0)
+    model = bm.CalibrationModel(SMALL, {"gamma": dist.LogNormal(0.0, 1.0)}, bm.observe.Dirichlet(5000.0), record_mu=False)
+    approx = bm.laplace(model, sim.data)
+    assert approx.converged and approx.site_names == ("gamma",)
+    assert abs(float(approx.map_values["gamma"]) - 1.2) < 0.05
+    # the Hessian (central differences of the implicit gradient) matches second differences of
+    # the potential itself, U(z) = -log p, in the unconstrained (log gamma) coordinate
+    info = initialize_model(jax.random.PRNGKey(0), model, model_args=(sim.data,))
+    u = lambda z: float(info.potential_fn({"gamma": jnp.asarray(z)}))  # noqa: E731
+    z, h = float(approx.z_map[0]), 1e-3
+    second = (u(z + h) - 2 * u(z) + u(z - h)) / h**2
+    assert approx.hessian.shape == (1, 1)
+    np.testing.assert_allclose(approx.hessian[0, 0], second, rtol=1e-4)
+    np.testing.assert_allclose(approx.covariance, 1.0 / approx.hessian)
+    draws = approx.sample_unconstrained(jax.random.PRNGKey(1), 2000)
+    assert abs(draws.std() / np.sqrt(approx.covariance[0, 0]) - 1) < 0.1
+
+
+def test_laplace_rejects_point_networks():
+    sim = small_sim(n_traj=2)
+    model = bm.CalibrationModel(SMALL, {"gamma": bm.paths.Neural(hidden=(4,))}, bm.observe.Dirichlet(2000.0))
+    with pytest.raises(ValueError, match="point-network"):
+        bm.laplace(model, sim.data)
+
+
+def test_nuts_laplace_init_uses_the_approximation():
+    sim = small_sim(n_traj=3, conc=5000.0)
+    model = bm.CalibrationModel(SMALL, {"gamma": bm.paths.TimeSpline.around(1.0, n_knots=4, centered=True)},
+                                bm.observe.Dirichlet(5000.0), record_mu=False)
+    fit = bm.fit_nuts(model, sim.data, chains=2, warmup=40, samples=40, init="laplace", dense_mass=True,
+                      progress_bar=False)
+    assert fit.laplace is not None and fit.laplace.site_names == ("gamma_w",)
+    assert fit.settings["init"] == "laplace"
+    assert fit.num_divergences == 0
+    starts = np.asarray(fit.mcmc.get_samples(group_by_chain=True)["gamma_w"])[:, 0]
+    assert not np.allclose(starts[0], starts[1])  # chains start from different Laplace draws
+    with pytest.raises(ValueError, match="init must be one of"):
+        bm.fit_nuts(model, sim.data, init="map", progress_bar=False)
+
+
 def test_nuts_to_arviz_dims_coords_and_netcdf_round_trip(tmp_path):
     sim = small_sim(n_traj=3)
     model = bm.CalibrationModel(

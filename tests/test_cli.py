@@ -115,3 +115,10 @@ def test_csv_data_round_trip(tmp_path):
     with open(out / "summary.csv") as fh:
         row = next(csv.DictReader(fh))
     assert row["parameter"] == "gamma" and row["truth"] == "nan"
+
+
+def test_cli_choices_match_the_library():
+    from bayes_mfg import cli, infer
+
+    assert cli.GUIDES == infer.GUIDES
+    assert cli.NUTS_INITS == infer.NUTS_INITS

@@ -63,6 +63,7 @@ def all_paths():
         "constant": Constant(),
         "spline": TimeSpline(n_knots=6),
         "spline_hyper": TimeSpline(n_knots=6, smoothness=dist.HalfNormal(0.3)),
+        "spline_centered": TimeSpline(n_knots=6, centered=True),
         "neural": Neural(hidden=(8, 8)),
         "neural_bayes": Neural(hidden=(8,), bayesian=True),
         "neural_t": Neural(inputs=("t",), hidden=(8,)),
@@ -75,6 +76,7 @@ EXPECTED_SITES = {
     "constant": {"g"},
     "spline": {"g_z", "g_weights"},
     "spline_hyper": {"g_z", "g_weights", "g_smoothness"},
+    "spline_centered": {"g_w", "g_weights"},
     "neural": set(),
     "neural_bayes": set(),
     "neural_t": set(),
@@ -275,15 +277,16 @@ def test_spline_around_centres_on_value():
         TimeSpline.around(1.0, loc=0.3)
 
 
-def test_spline_prior_increments_match_smoothness():
-    """w_k - w_{k-1} = tau z_k exactly, so the increments are iid Normal(0, tau).
+@pytest.mark.parametrize("centered", [False, True])
+def test_spline_prior_increments_match_smoothness(centered):
+    """The increments w_k - w_{k-1} are iid Normal(0, tau) in both parameterisations.
 
     With S draws and K - 1 increments each, the sample std has relative standard error
     about 1 / sqrt(2 S (K - 1)) (= 0.4% here); 4% is a 10-sigma tolerance. The first
     coefficient (S draws, 1.1% standard error) is checked to 6%.
     """
     tau, scale, loc, K, S = 0.3, 2.0, 0.7, 8, 4000
-    path = TimeSpline(n_knots=K, smoothness=tau, scale=scale, loc=loc)
+    path = TimeSpline(n_knots=K, smoothness=tau, scale=scale, loc=loc, centered=centered)
     spec = unbounded()
     w = Predictive(lambda: path("g", spec, CTX), num_samples=S)(jax.random.key(7))["g_weights"]
     assert w.shape == (S, K)
@@ -295,6 +298,13 @@ def test_spline_prior_increments_match_smoothness():
     # the increments are uncorrelated (a random walk, not a smoothed white noise)
     r = np.corrcoef(inc[:, 2], inc[:, 3])[0, 1]
     assert abs(r) < 5 / np.sqrt(S)
+
+
+def test_spline_centered_rejects_a_smoothness_hyperprior():
+    with pytest.raises(ValueError, match="centered=True needs a fixed smoothness"):
+        TimeSpline(smoothness=dist.HalfNormal(0.3), centered=True)
+    with pytest.raises(TypeError, match="centered must be a bool"):
+        TimeSpline(centered="yes")
 
 
 def test_spline_smoothness_hyperprior():

@@ -52,7 +52,7 @@ class Cybersecurity(FiniteActionGame):
 
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         specs = {
-            name: ParameterSpec((), truth, None, doc)
+            name: ParameterSpec((), truth, 0.0, doc)
             for name, truth, doc in zip(
                 RATE_PARAMETERS,
                 REFERENCE_TRUTH,
@@ -68,8 +68,8 @@ class Cybersecurity(FiniteActionGame):
                 ),
             )
         }
-        specs["v_H"] = ParameterSpec((), 0.6, None, "hacker attack intensity")
-        specs["switch_rate"] = ParameterSpec((), 0.8, None, "speed of switching defence on/off")
+        specs["v_H"] = ParameterSpec((), 0.6, 0.0, "hacker attack intensity")
+        specs["switch_rate"] = ParameterSpec((), 0.8, 0.0, "speed of switching defence on/off")
         specs["k_D"] = ParameterSpec((), 0.3, None, "cost of being defended")
         specs["k_I"] = ParameterSpec((), 0.5, None, "cost of being infected")
         return specs
