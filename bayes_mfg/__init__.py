@@ -18,6 +18,11 @@ from bayes_mfg import datasets, games, observe, paths  # noqa: E402
 from bayes_mfg.data import Observations  # noqa: E402
 from bayes_mfg.infer import LaplaceResult, NUTSResult, SVIResult, fit_nuts, fit_svi, laplace, load, save  # noqa: E402
 from bayes_mfg.model import CalibrationModel  # noqa: E402
+from bayes_mfg.identifiability import IdentifiabilityReport, identifiability  # noqa: E402
+from bayes_mfg.predictive import PredictiveCheck, heldout_error, posterior_predictive, predictive_check  # noqa: E402
+from bayes_mfg.comparison import Comparison, compare, loo  # noqa: E402
+from bayes_mfg.sbc import SBCResult, sbc  # noqa: E402
+from bayes_mfg.report import report  # noqa: E402
 from bayes_mfg.equilibrium import (  # noqa: E402
     Anderson,
     AdjointInfo,
@@ -44,6 +49,18 @@ __all__ = [
     "fit_svi",
     "fit_nuts",
     "laplace",
+    "identifiability",
+    "IdentifiabilityReport",
+    "posterior_predictive",
+    "predictive_check",
+    "PredictiveCheck",
+    "heldout_error",
+    "compare",
+    "loo",
+    "Comparison",
+    "sbc",
+    "SBCResult",
+    "report",
     "LaplaceResult",
     "SVIResult",
     "NUTSResult",

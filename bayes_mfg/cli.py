@@ -78,10 +78,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="CSV (trajectory,time,state,value) instead of simulated data")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(subparser=p)
+    r = sub.add_parser("report", help="write an uncertainty report (HTML or Markdown) from saved fits",
+                       description="Report of one or several fits saved as NetCDF (bayes-mfg calibrate's posterior.nc): "
+                                   "parameter table, paths, diagnostics, predictive coverage and, for several fits, "
+                                   "a PSIS-LOO comparison. Identifiability needs the model: use bayes_mfg.report in Python.")
+    r.add_argument("fits", nargs="+", help="NetCDF files written by bayes-mfg calibrate or bayes_mfg.save")
+    r.add_argument("--out", required=True, help="output file (.html or .md)")
+    r.add_argument("--names", nargs="+", default=None, help="model names (default: the files' parent folder names)")
+    r.add_argument("--unit", default="trajectory", choices=("trajectory", "observation"),
+                   help="unit left out by the comparison (default trajectory)")
+    r.set_defaults(subparser=r)
     return parser
 
 
 def _validate(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.command == "report":
+        for f in args.fits:
+            if not pathlib.Path(f).is_file():
+                p.error(f"fits: no such file {f!r}")
+        if pathlib.Path(args.out).suffix not in (".html", ".md"):
+            p.error(f"--out must end in .html or .md, got {args.out!r}")
+        if args.names is not None and len(args.names) != len(args.fits):
+            p.error(f"--names: {len(args.names)} names for {len(args.fits)} fits")
+        if args.names is not None and len(set(args.names)) != len(args.names):
+            p.error("--names must be distinct")
+        return
     if args.path == "neural" and args.method != "svi":
         p.error("--path neural is a point network fitted by SVI: use --method svi")
     if args.truth is not None and args.system != "lq":
@@ -459,12 +480,39 @@ def calibrate(args: argparse.Namespace) -> dict[str, Any]:
     return {"tree": tree, "rows": rows, "fit_time": fit_time, "total_time": total, "out": out}
 
 
+def report_command(args: argparse.Namespace) -> pathlib.Path:
+    """``bayes-mfg report``: read the saved fits and write the report."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import bayes_mfg as bm
+
+    names = args.names or [pathlib.Path(f).resolve().parent.name or pathlib.Path(f).stem for f in args.fits]
+    if len(set(names)) != len(names):
+        names = [pathlib.Path(f).stem + f"_{i}" for i, f in enumerate(args.fits)]
+    try:
+        trees = {n: bm.load(f) for n, f in zip(names, args.fits)}
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"bayes-mfg: error: cannot read a fit: {exc}") from exc
+    for n, t in trees.items():
+        missing = [g for g in ("posterior", "log_likelihood", "observed_data", "posterior_predictive") if g not in t.children]
+        if missing:
+            raise SystemExit(f"bayes-mfg: error: fit {n!r} lacks the group(s) {missing}")
+    fits = trees if len(trees) > 1 else next(iter(trees.values()))
+    out = bm.report(fits, args.out, compare_unit=args.unit)
+    print(f"bayes-mfg report: wrote {out}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``bayes-mfg``; returns 0 on success (argparse errors exit with status 2)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _validate(args.subparser, args)
-    calibrate(args)
+    if args.command == "report":
+        report_command(args)
+    else:
+        calibrate(args)
     return 0
 
 

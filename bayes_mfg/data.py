@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import jax
 import numpy as np
 
 KINDS = ("fractions", "counts")
@@ -211,6 +212,27 @@ class Observations:
             f"Observations({self.kind}: {self.n_trajectories} trajectories x {self.n_times} times x "
             f"{self.n_states} states, {100 * frac:.1f}% observed, mu0 {'given' if self.mu0 is not None else 'latent'})"
         )
+
+
+def _flatten_observations(obs: Observations):
+    return (obs.values, obs.mask, obs.mu0), (tuple(float(t) for t in obs.times), obs.kind, obs.state_names, obs.trajectory_names)
+
+
+def _unflatten_observations(aux, children) -> Observations:
+    times, kind, state_names, trajectory_names = aux
+    values, mask, mu0 = children
+    out = object.__new__(Observations)
+    for name, value in zip(
+        ("values", "times", "mask", "kind", "mu0", "state_names", "trajectory_names"),
+        (values, np.asarray(times, dtype=np.float64), mask, kind, mu0, state_names, trajectory_names),
+    ):
+        object.__setattr__(out, name, value)
+    return out
+
+
+# A JAX pytree: values, mask and mu0 are leaves (so a model can be jitted/vmapped over data
+# sets of one shape, e.g. simulation-based calibration), times/kind/labels are static.
+jax.tree_util.register_pytree_node(Observations, _flatten_observations, _unflatten_observations)
 
 
 def time_indices(times: np.ndarray, grid: np.ndarray, *, atol: float = 1e-9) -> np.ndarray:

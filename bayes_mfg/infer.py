@@ -74,6 +74,7 @@ def _build_datatree(
     sample_stats: dict[str, np.ndarray],
     attrs: dict[str, Any],
     extra_groups: dict[str, xr.Dataset] | None = None,
+    log_prior_draws: np.ndarray | None = None,
 ):
     """Assemble the DataTree; every array has leading (chain, draw) dims."""
     from arviz_base import from_dict
@@ -94,6 +95,7 @@ def _build_datatree(
             "posterior": posterior,
             "posterior_predictive": {"obs": predictive_obs},
             "log_likelihood": {"obs": log_lik},
+            **({"log_prior": {"lp": log_prior_draws}} if log_prior_draws is not None else {}),
             "sample_stats": stats,
             "observed_data": {"obs": observed},
         },
@@ -126,6 +128,28 @@ def _attrs(model: CalibrationModel, method: str, seed: int, settings: dict) -> d
 def _flatten(tree: dict[str, Any], n: int) -> dict[str, jnp.ndarray]:
     """(chain, draw, ...) -> (chain * draw, ...)."""
     return {k: jnp.reshape(v, (n, *v.shape[2:])) for k, v in tree.items()}
+
+
+def log_prior(model: CalibrationModel, data: Observations, samples: dict[str, Any], params: dict | None = None) -> np.ndarray:
+    """Log prior density of each draw, ``(n_draws,)``: the sum over the latent sites.
+
+    ``samples`` holds flat draws ``{site: (n_draws, ...)}`` on the sites' own scale
+    (as in the ``posterior`` group). Evaluated on the prior part of the model
+    (:meth:`CalibrationModel.parameters`) plus the learned observation-noise parameters,
+    so no equilibrium is solved.
+    """
+    from numpyro.infer.util import log_density
+
+    fn = model.parameters if not params else numpyro.handlers.substitute(model.parameters, data=params)
+    obs_sites = {f"obs_{f}": getattr(model.observation, f) for f in model.observation.learned}
+
+    def one(draw):
+        lp, _ = log_density(fn, (data,), {}, {k: v for k, v in draw.items() if k not in obs_sites})
+        for site, prior in obs_sites.items():
+            lp = lp + jnp.sum(prior.log_prob(draw[site]))
+        return lp
+
+    return np.asarray(jax.vmap(one)(samples))
 
 
 def _predict_and_loglik(model, data, latent_flat, params, seed, num_samples: int | None = None):
@@ -179,6 +203,7 @@ class SVIResult:
     svi: Any
     seed: int
     settings: dict = field(default_factory=dict)
+    _trees: dict = field(default_factory=dict, repr=False, compare=False)
 
     def sample_posterior(self, num_samples: int = 1000, seed: int | None = None) -> dict[str, np.ndarray]:
         """Draws of every latent and deterministic site from the fitted guide."""
@@ -208,9 +233,15 @@ class SVIResult:
         """ArviZ ``DataTree`` from ``num_samples`` guide draws (one chain).
 
         For ``guide='delta'`` all draws are the point estimate. The loss history is the
-        group ``svi_losses`` (dim ``step``).
+        group ``svi_losses`` (dim ``step``). The tree is cached per ``(num_samples, seed)``.
         """
         seed = self.seed if seed is None else seed
+        key = (num_samples, seed)
+        if key not in self._trees:
+            self._trees[key] = self._to_arviz(num_samples, seed)
+        return self._trees[key]
+
+    def _to_arviz(self, num_samples: int, seed: int):
         draws = self.sample_posterior(num_samples, seed)
         kinds = _site_types(self.model, self.data, self.params)
         latent = {k: jnp.asarray(v) for k, v in draws.items() if kinds.get(k) == "latent"}
@@ -218,6 +249,7 @@ class SVIResult:
         add_chain = lambda v: np.asarray(v)[None]  # noqa: E731
         keep = {k: add_chain(v) for k, v in draws.items() if kinds.get(k) in ("latent", "deterministic")}
         losses = xr.Dataset({"loss": xr.DataArray(self.losses, dims=("step",))})
+        lp = add_chain(log_prior(self.model, self.data, latent, self.params)) if latent else None
         return _build_datatree(
             self.model,
             self.data,
@@ -227,6 +259,7 @@ class SVIResult:
             {},
             _attrs(self.model, "svi", seed, self.settings),
             {"svi_losses": losses},
+            lp,
         )
 
 
@@ -345,6 +378,7 @@ class NUTSResult:
     seed: int
     settings: dict = field(default_factory=dict)
     laplace: Any = None
+    _trees: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def samples(self) -> dict[str, np.ndarray]:
@@ -356,8 +390,13 @@ class NUTSResult:
         return int(np.sum(np.asarray(self.mcmc.get_extra_fields()["diverging"])))
 
     def to_arviz(self):
-        """ArviZ ``DataTree`` with posterior, posterior_predictive, log_likelihood,
-        observed_data and sample_stats (NUTS statistics and solver diagnostics)."""
+        """ArviZ ``DataTree`` with posterior, posterior_predictive, log_likelihood, log_prior,
+        observed_data and sample_stats (NUTS statistics and solver diagnostics); cached."""
+        if "tree" not in self._trees:
+            self._trees["tree"] = self._to_arviz()
+        return self._trees["tree"]
+
+    def _to_arviz(self):
         samples = self.samples
         kinds = _site_types(self.model, self.data)
         chains, draws = next(iter(samples.values())).shape[:2]
@@ -375,6 +414,7 @@ class NUTSResult:
             "step_size": np.asarray(extra["adapt_state.step_size"]),
         }
         keep = {k: v for k, v in samples.items() if kinds.get(k) in ("latent", "deterministic")}
+        lp = reshape(log_prior(self.model, self.data, _flatten(latent, chains * draws)))
         return _build_datatree(
             self.model,
             self.data,
@@ -383,6 +423,7 @@ class NUTSResult:
             reshape(ll),
             stats,
             _attrs(self.model, "nuts", self.seed, self.settings),
+            log_prior_draws=lp,
         )
 
 

@@ -166,6 +166,60 @@ class CalibrationModel:
         return dims
 
     # ------------------------------------------------------------------ the model
+    def path_context(self, data: Observations) -> PathContext:
+        """The :class:`PathContext` of ``data`` on the game's grid (observed shares are
+        interpolated only when a path reads them, so ``data`` may hold traced arrays otherwise)."""
+        grid = np.asarray(self.game.time_grid)
+        needs_mu = any(p.uses_mu_input for p in self.paths.values())
+        mu_input = jnp.asarray(grid_inputs(data, grid)) if needs_mu else None
+        return PathContext(jnp.asarray(grid), float(self.game.horizon), mu_input, data.n_trajectories)
+
+    def parameters(self, data: Observations) -> tuple[dict[str, jax.Array], jax.Array]:
+        """The prior part of the model: declare the path sites (and latent ``mu0``).
+
+        Returns ``(theta, mu0)`` with ``theta[name]`` of shape ``(n_traj, N, *shape)`` (also
+        recorded as the deterministic site ``f"{name}_path"``) and ``mu0`` ``(n_traj, d)``.
+        Running this alone (e.g. under ``Predictive``) draws from the prior without solving
+        any equilibrium.
+        """
+        game = self.game
+        n_traj, d = data.n_trajectories, game.n_states
+        ctx = self.path_context(data)
+        specs = game.parameter_specs()
+        theta = {}
+        for name, path in self.paths.items():
+            value = path(name, specs[name], ctx)
+            value = jnp.broadcast_to(value, (n_traj, game.n_steps, *specs[name].shape))
+            theta[name] = value
+            numpyro.deterministic(f"{name}_path", value)
+        if self.uses_latent_mu0(data):
+            with numpyro.plate("trajectory", n_traj, dim=-1):
+                mu0 = numpyro.sample("mu0", dist.Dirichlet(jnp.full(d, self.mu0_concentration)))
+        else:
+            mu0 = jnp.asarray(data.mu0)
+        return theta, mu0
+
+    def prior_sites(self, data: Observations) -> dict[str, dist.Distribution]:
+        """``{site: prior distribution}`` of every latent sample site (one trace, no solve);
+        the trajectory-plated ``mu0`` prior is returned with its batch shape."""
+        tr = numpyro.handlers.trace(numpyro.handlers.seed(self.parameters, rng_seed=0)).get_trace(data)
+        out = {k: v["fn"] for k, v in tr.items() if v["type"] == "sample" and not v["is_observed"]}
+        out.update({f"obs_{f}": getattr(self.observation, f) for f in self.observation.learned})
+        return out
+
+    def sample_prior(self, data: Observations, num_samples: int = 1000, seed: int = 0) -> dict[str, np.ndarray]:
+        """``{site: (num_samples, ...)}`` prior draws of the latent sites and the parameter
+        paths ``f"{name}_path"`` (no equilibrium is solved)."""
+        from numpyro.infer import Predictive
+
+        key_paths, key_obs = jax.random.split(jax.random.PRNGKey(seed))
+        draws = Predictive(self.parameters, num_samples=num_samples)(key_paths, data)
+        out = {k: np.asarray(v) for k, v in draws.items()}
+        for i, f in enumerate(self.observation.learned):
+            prior = getattr(self.observation, f)
+            out[f"obs_{f}"] = np.asarray(prior.sample(jax.random.fold_in(key_obs, i), (num_samples,)))
+        return out
+
     def __call__(self, data: Observations, *, observe: bool = True) -> None:
         """The NumPyro model.
 
@@ -179,25 +233,9 @@ class CalibrationModel:
         """
         idx = self.check_data(data)
         game = self.game
-        n_traj, d = data.n_trajectories, game.n_states
-        grid = np.asarray(game.time_grid)
-        ctx = PathContext(jnp.asarray(grid), float(game.horizon), jnp.asarray(grid_inputs(data, grid)), n_traj)
-
-        specs = game.parameter_specs()
-        theta = {}
-        for name, path in self.paths.items():
-            value = path(name, specs[name], ctx)
-            value = jnp.broadcast_to(value, (n_traj, game.n_steps, *specs[name].shape))
-            theta[name] = value
-            numpyro.deterministic(f"{name}_path", value)
+        theta, mu0 = self.parameters(data)
         fixed = game.params(**self.fixed)
         fixed = {k: v for k, v in fixed.items() if k in self.fixed}
-
-        if self.uses_latent_mu0(data):
-            with numpyro.plate("trajectory", n_traj, dim=-1):
-                mu0 = numpyro.sample("mu0", dist.Dirichlet(jnp.full(d, self.mu0_concentration)))
-        else:
-            mu0 = jnp.asarray(data.mu0)
 
         def solve(theta_j, mu0_j):
             eq = equilibrium(game, {**fixed, **theta_j}, mu0_j, solver=self.solver, adjoint=self.adjoint)
@@ -218,5 +256,5 @@ class CalibrationModel:
         if observe:
             self.observation("obs", mu_obs, data)
         else:
-            total = np.where(data.mask, data.values, 0.0).sum(-1) if data.kind == "counts" else None
+            total = jnp.where(data.mask, data.values, 0.0).sum(-1) if data.kind == "counts" else None
             self.observation("obs", mu_obs, None, total_count=total)

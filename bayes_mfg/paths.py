@@ -356,6 +356,11 @@ class ParameterPath(abc.ABC):
         """Declare this path's NumPyro sites (all named with prefix ``name``) and return the
         values, shape ``(n_traj, N, *spec.shape)`` (possibly a broadcast array)."""
 
+    @property
+    def uses_mu_input(self) -> bool:
+        """Whether the path reads the observed shares ``ctx.mu_input`` (a (t, mu) network)."""
+        return False
+
     @abc.abstractmethod
     def site_dims(self, name: str, spec: ParameterSpec) -> dict[str, tuple[str, ...]]:
         """Each site this path declares -> names of its non-sample dims (for ArviZ).
@@ -753,6 +758,10 @@ class Neural(_LinkedPath):
             return base
 
         return prior
+
+    @property
+    def uses_mu_input(self) -> bool:
+        return "mu" in self.inputs
 
     def features(self, ctx: PathContext) -> Array:
         """``(n_traj, N, n_features)`` network inputs, or ``(N, 1)`` when only time is used."""

@@ -1,5 +1,6 @@
 """Games: the model side of the library (states, grid, costs, best responses)."""
 
+from bayes_mfg.games.baseline import MeanFieldDynamics
 from bayes_mfg.games.base import SCHEMES, Control, FiniteActionGame, Game, ParameterSpec, Params
 from bayes_mfg.games.cybersecurity import Cybersecurity
 from bayes_mfg.games.dependent import MeanFieldDependent
@@ -19,4 +20,5 @@ __all__ = [
     "SIR",
     "MobilityNetwork",
     "MeanFieldDependent",
+    "MeanFieldDynamics",
 ]

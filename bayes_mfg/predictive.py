@@ -1,0 +1,256 @@
+"""Posterior predictions on the fitted or on new trajectories, and predictive checks.
+
+* :func:`posterior_predictive`: draws of the equilibrium shares ``mu`` and of new
+  observations ``obs`` for any :class:`Observations` with the model's states and grid (the
+  fitted data, or held-out trajectories). Parameters shared by all trajectories come from
+  the posterior; trajectory-level ones (hierarchical offsets, latent ``mu0``) of new
+  trajectories are drawn from their prior given the shared ones.
+* :func:`predictive_check`: central predictive intervals against the observations, with a
+  coverage table per state and a figure of observed vs predicted trajectories.
+* :func:`heldout_error`: mean squared error of the posterior-mean shares on held-out
+  trajectories (the seed paper's "test trajectory MSE").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import pandas as pd
+from numpyro.infer import Predictive
+
+from bayes_mfg._validation import check_positive_int
+from bayes_mfg.data import Observations
+
+
+def _check_fit(fit: Any):
+    from bayes_mfg.infer import NUTSResult, SVIResult
+
+    if not isinstance(fit, (NUTSResult, SVIResult)):
+        raise TypeError(f"fit must be a NUTSResult or SVIResult, got {type(fit).__name__}")
+    return fit
+
+
+def global_sites(model, data: Observations) -> list[str]:
+    """Latent sites shared by all trajectories (no ``trajectory`` dim, not ``mu0``)."""
+    dims = model.site_dims()
+    return [s for s in model.prior_sites(data) if s != "mu0" and "trajectory" not in dims.get(s, ())]
+
+
+def posterior_draws(fit: Any, num_samples: int | None = None, seed: int = 0) -> tuple[dict[str, np.ndarray], dict]:
+    """``(draws, params)``: flat latent draws ``{site: (S, ...)}`` and point parameters.
+
+    NUTS: all kept draws (thinned evenly to ``num_samples`` when given). SVI: ``num_samples``
+    (default 500) guide draws.
+    """
+    from bayes_mfg.infer import NUTSResult, _site_types
+
+    fit = _check_fit(fit)
+    kinds = _site_types(fit.model, fit.data, getattr(fit, "params", None))
+    if isinstance(fit, NUTSResult):
+        s = fit.mcmc.get_samples()
+        draws = {k: np.asarray(v) for k, v in s.items() if kinds.get(k) == "latent"}
+        n = next(iter(draws.values())).shape[0] if draws else 0
+        if num_samples is not None and draws and num_samples < n:
+            idx = np.linspace(0, n - 1, num_samples).round().astype(int)
+            draws = {k: v[idx] for k, v in draws.items()}
+        return draws, {}
+    n = 500 if num_samples is None else num_samples
+    d = fit.sample_posterior(n, seed)
+    return {k: v for k, v in d.items() if kinds.get(k) == "latent"}, fit.params
+
+
+def _check_new_data(model, data: Observations) -> None:
+    if not isinstance(data, Observations):
+        raise TypeError(f"data must be bayes_mfg.Observations, got {type(data).__name__}")
+    model.check_data(data)
+
+
+def posterior_predictive(
+    fit: Any, data: Observations | None = None, *, num_samples: int | None = 500, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Posterior predictive draws on ``data`` (default: the fitted data).
+
+    Parameters
+    ----------
+    fit
+        A :class:`bayes_mfg.NUTSResult` or :class:`bayes_mfg.SVIResult`.
+    data
+        Trajectories to predict: their ``mu0`` (or latent), times and mask; their values are
+        not used. Default: the fitted observations.
+    num_samples
+        Posterior draws used (NUTS: evenly thinned; None = all).
+    seed
+        Random seed of the observation noise (and of new trajectory-level draws).
+
+    Returns
+    -------
+    dict
+        ``mu``: ``(S, n_traj, n_times, d)`` equilibrium shares at the observed times;
+        ``obs``: the same shape, new observations (counts for count data);
+        ``solver_converged``: ``(S, n_traj)``.
+    """
+    fit = _check_fit(fit)
+    model = fit.model
+    new = data is not None
+    data = fit.data if data is None else data
+    _check_new_data(model, data)
+    if num_samples is not None:
+        check_positive_int("num_samples", num_samples)
+    draws, params = posterior_draws(fit, num_samples, seed)
+    if new:  # trajectory-level sites of new trajectories: redrawn from their prior
+        keep = set(global_sites(model, data))
+        draws = {k: v for k, v in draws.items() if k in keep}
+    if not model.record_mu:
+        model = dataclasses.replace(model, record_mu=True)
+    fn = numpyro.handlers.substitute(model, data=params) if params else model
+    sites = ["mu", "obs", "solver_converged"]
+    if draws:
+        pred = Predictive(fn, posterior_samples={k: jnp.asarray(v) for k, v in draws.items()},
+                          return_sites=sites, batch_ndims=1)
+    else:  # only point networks: every draw shares the parameters
+        pred = Predictive(fn, num_samples=num_samples or 500, return_sites=sites)
+    key = jax.random.PRNGKey(seed)
+    out = pred(key, data, observe=False)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def heldout_error(fit: Any, data: Observations, *, num_samples: int | None = 500, seed: int = 0) -> dict[str, float]:
+    """Error of the posterior-mean predicted shares on (held-out) trajectories.
+
+    ``mse = mean over observed entries of (E[mu | fit] - observed share)^2`` (shares
+    renormalised over the observed states of each row), with ``rmse`` its root and
+    ``n_entries`` the number of observed entries.
+    """
+    pred = posterior_predictive(fit, data, num_samples=num_samples, seed=seed)
+    mu = pred["mu"].mean(axis=0)
+    obs = data.shares()
+    mask = data.mask & np.isfinite(obs)
+    # renormalise the prediction over the observed states of each row, like the data
+    tot = np.where(mask, mu, 0.0).sum(-1, keepdims=True)
+    mu = np.where(mask, mu / np.where(tot > 0, tot, 1.0), np.nan)
+    err = (mu - obs)[mask]
+    mse = float(np.mean(err**2))
+    return {"mse": mse, "rmse": float(np.sqrt(mse)), "n_entries": int(mask.sum())}
+
+
+# ---------------------------------------------------------------------------- checks
+@dataclass
+class PredictiveCheck:
+    """Result of :func:`predictive_check`.
+
+    Attributes
+    ----------
+    coverage
+        Share of observed entries inside the central ``prob`` predictive interval, per
+        state and overall (row ``"all"``), with the number of entries.
+    prob
+        Nominal probability of the intervals.
+    observed
+        ``(n_traj, n_times, d)`` observations (NaN where masked).
+    lower, upper
+        Predictive interval bounds, same shape.
+    mu_draws
+        ``(S, n_traj, n_times, d)`` equilibrium shares.
+    times, state_names, trajectory_names
+        Coordinates.
+    """
+
+    coverage: pd.DataFrame
+    prob: float
+    observed: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    mu_draws: np.ndarray
+    times: np.ndarray
+    state_names: tuple[str, ...]
+    trajectory_names: tuple[str, ...]
+
+    @property
+    def overall(self) -> float:
+        """Coverage over all observed entries."""
+        return float(self.coverage.loc["all", "coverage"])
+
+    def to_markdown(self) -> str:
+        from bayes_mfg.identifiability import _markdown_table
+
+        return f"Coverage of the central {self.prob:.0%} predictive intervals\n\n" + _markdown_table(self.coverage)
+
+    def __repr__(self) -> str:
+        return self.to_markdown()
+
+    def plot(self, trajectories: Sequence[int] = (0,), states: Sequence[int] | None = None, band: float = 0.9):
+        """Observed (dots) vs predicted trajectories: the posterior ``band`` interval of the
+        equilibrium shares (dark) and the predictive interval of the observations (light),
+        one panel per trajectory. Returns the Figure."""
+        import matplotlib.pyplot as plt
+
+        trajectories = list(trajectories)
+        states = list(range(self.observed.shape[-1])) if states is None else list(states)
+        fig, axes = plt.subplots(1, len(trajectories), figsize=(4.6 * len(trajectories), 3.4), squeeze=False,
+                                 constrained_layout=True)
+        cmap = plt.get_cmap("tab10")
+        q = (1 - band) / 2
+        mu_lo, mu_hi = np.quantile(self.mu_draws, [q, 1 - q], axis=0)
+        for ax, j in zip(axes[0], trajectories):
+            for i, x in enumerate(states):
+                c = cmap(i % 10)
+                ax.fill_between(self.times, self.lower[j, :, x], self.upper[j, :, x], color=c, alpha=0.15, lw=0)
+                ax.fill_between(self.times, mu_lo[j, :, x], mu_hi[j, :, x], color=c, alpha=0.45, lw=0,
+                                label=self.state_names[x])
+                ax.plot(self.times, self.observed[j, :, x], ".", color=c, ms=3)
+            ax.set(xlabel="time t", ylabel="share", title=f"trajectory {self.trajectory_names[j]}")
+        if len(states) <= 8:
+            axes[0, 0].legend(fontsize=7, ncol=2)
+        return fig
+
+
+def predictive_check(
+    fit: Any, data: Observations | None = None, *, prob: float = 0.9, num_samples: int | None = 500, seed: int = 0
+) -> PredictiveCheck:
+    """Posterior predictive check: do the central ``prob`` intervals of new observations
+    cover the observed ones at the nominal rate?
+
+    Parameters
+    ----------
+    fit
+        A NUTS or SVI result.
+    data
+        Observations to check: the fitted data (default; an in-sample check) or held-out
+        trajectories (an out-of-sample calibration check).
+    prob
+        Nominal probability of the central intervals.
+    num_samples, seed
+        As for :func:`posterior_predictive`.
+
+    Returns
+    -------
+    PredictiveCheck
+    """
+    if not 0 < prob < 1:
+        raise ValueError(f"prob must be in (0, 1), got {prob}")
+    fit = _check_fit(fit)
+    data = fit.data if data is None else data
+    pred = posterior_predictive(fit, data, num_samples=num_samples, seed=seed)
+    obs_draws = pred["obs"]
+    q = (1 - prob) / 2
+    lo, hi = np.quantile(obs_draws, [q, 1 - q], axis=0)
+    observed = np.where(data.mask, data.values, np.nan)
+    inside = (observed >= lo) & (observed <= hi)
+    rows = {}
+    for x, name in enumerate(data.state_names):
+        m = data.mask[..., x]
+        rows[name] = (float(inside[..., x][m].mean()) if m.any() else np.nan, int(m.sum()))
+    rows["all"] = (float(inside[data.mask].mean()), int(data.mask.sum()))
+    cov = pd.DataFrame.from_dict(rows, orient="index", columns=["coverage", "n_entries"])
+    cov.index.name = "state"
+    return PredictiveCheck(cov, prob, observed, lo, hi, pred["mu"], np.asarray(data.times), data.state_names,
+                           data.trajectory_names)
+
+
+__all__ = ["posterior_predictive", "predictive_check", "PredictiveCheck", "heldout_error", "posterior_draws"]
