@@ -16,6 +16,7 @@ if _os.environ.get("BAYES_MFG_X64", "1") != "0":
 
 from bayes_mfg import datasets, games, observe, paths  # noqa: E402
 from bayes_mfg.data import Observations  # noqa: E402
+from bayes_mfg.failures import SolverFailures  # noqa: E402
 from bayes_mfg.infer import LaplaceResult, NUTSResult, SVIResult, fit_nuts, fit_svi, laplace, load, save  # noqa: E402
 from bayes_mfg.model import CalibrationModel  # noqa: E402
 from bayes_mfg.identifiability import IdentifiabilityReport, identifiability  # noqa: E402
@@ -64,6 +65,7 @@ __all__ = [
     "LaplaceResult",
     "SVIResult",
     "NUTSResult",
+    "SolverFailures",
     "save",
     "load",
     "equilibrium",

@@ -10,6 +10,8 @@ trajectory), dims ``chain, draw, trajectory, time, state, time_step`` and parame
 from __future__ import annotations
 
 import importlib.metadata as _md
+import os
+import pathlib
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -26,6 +28,7 @@ from numpyro.infer.initialization import init_to_median, init_to_value
 
 from bayes_mfg._validation import check_choice, check_positive_float, check_positive_int
 from bayes_mfg.data import Observations
+from bayes_mfg.failures import SolverFailures, recording
 from bayes_mfg.model import SOLVER_SITES, CalibrationModel
 
 GUIDES = ("delta", "normal", "lowrank", "multivariate")
@@ -188,6 +191,9 @@ class SVIResult:
         was skipped by ``stable_update``).
     n_failed_steps
         Steps whose loss was not finite.
+    failures
+        :class:`bayes_mfg.failures.SolverFailures`: model evaluations with a failed
+        equilibrium (or adjoint) solve during the optimisation, with their parameter values.
     svi
         The NumPyro ``SVI`` object.
     seed
@@ -203,6 +209,7 @@ class SVIResult:
     svi: Any
     seed: int
     settings: dict = field(default_factory=dict)
+    failures: SolverFailures = field(default_factory=SolverFailures)
     _trees: dict = field(default_factory=dict, repr=False, compare=False)
 
     def sample_posterior(self, num_samples: int = 1000, seed: int | None = None) -> dict[str, np.ndarray]:
@@ -250,7 +257,7 @@ class SVIResult:
         keep = {k: add_chain(v) for k, v in draws.items() if kinds.get(k) in ("latent", "deterministic")}
         losses = xr.Dataset({"loss": xr.DataArray(self.losses, dims=("step",))})
         lp = add_chain(log_prior(self.model, self.data, latent, self.params)) if latent else None
-        return _build_datatree(
+        tree = _build_datatree(
             self.model,
             self.data,
             keep,
@@ -261,6 +268,8 @@ class SVIResult:
             {"svi_losses": losses},
             lp,
         )
+        tree["sample_stats"].attrs.update(self.failures.to_attrs())
+        return tree
 
 
 def _no_latent_guide(*args: Any, **kwargs: Any) -> None:
@@ -342,34 +351,52 @@ def fit_svi(
         g = _make_guide(model, guide, init_values)
     opt = optimizer if optimizer is not None else optax.adam(learning_rate)
     svi = SVI(model, g, opt, Trace_ELBO(num_particles=num_particles))
-    res = svi.run(jax.random.PRNGKey(seed), num_steps, data, progress_bar=progress_bar, stable_update=True)
-    losses = np.asarray(res.losses)
+    with recording("optimisation") as rec:
+        res = svi.run(jax.random.PRNGKey(seed), num_steps, data, progress_bar=progress_bar, stable_update=True)
+        losses = np.asarray(res.losses)
     n_failed = int(np.sum(~np.isfinite(losses)))
-    if n_failed:
+    if n_failed or rec.tally:
         warnings.warn(
-            f"fit_svi: {n_failed} of {num_steps} steps hit a non-converged equilibrium (or a non-finite loss) "
-            "and were skipped; see SVIResult.losses",
+            f"fit_svi: {n_failed} of {num_steps} steps had a non-finite loss and were skipped; "
+            + rec.tally.message("fit_svi"),
             RuntimeWarning,
             stacklevel=2,
         )
     settings = {"guide": guide if isinstance(guide, str) else type(guide).__name__, "num_steps": num_steps,
                 "learning_rate": learning_rate, "num_particles": num_particles}
-    return SVIResult(model, data, g, res.params, losses, n_failed, svi, seed, settings)
+    return SVIResult(model, data, g, res.params, losses, n_failed, svi, seed, settings, rec.tally)
 
 
 # ---------------------------------------------------------------------------- NUTS
+#: NUTS state fields collected per draw (the sample_stats group is built from them).
+NUTS_FIELDS = ("diverging", "num_steps", "accept_prob", "energy", "potential_energy", "adapt_state.step_size")
+
+
+class _IterationNUTS(NUTS):
+    """NUTS that passes its iteration index to the model (keyword ``iteration``), so that
+    failed equilibrium solves are attributed to warm-up or sampling. HMC regenerates the
+    potential from the model arguments at every transition, so this costs nothing."""
+
+    def sample(self, state, model_args, model_kwargs):
+        return super().sample(state, model_args, {**(model_kwargs or {}), "iteration": state.i})
+
+
 @dataclass
 class NUTSResult:
-    """Result of :func:`fit_nuts`: the NumPyro ``MCMC`` object plus ArviZ conversion.
+    """Result of :func:`fit_nuts`: the draws, the NumPyro ``MCMC`` object, ArviZ conversion.
 
     Attributes
     ----------
     model, data, mcmc, seed
-        What was fitted, the MCMC object (``mcmc.print_summary()`` works), the seed.
+        What was fitted, the MCMC object (after a checkpointed run it holds only the last
+        segment of draws: use ``samples`` / ``to_arviz()``), the seed.
     settings
         The sampler settings (recorded in the ArviZ attributes).
     laplace
         The :class:`LaplaceResult` used to initialise the chains (``init="laplace"``), else None.
+    failures
+        :class:`bayes_mfg.failures.SolverFailures`: proposals rejected because an
+        equilibrium (or adjoint) solve failed, per phase, with the failing parameter values.
     """
 
     model: CalibrationModel
@@ -378,20 +405,28 @@ class NUTSResult:
     seed: int
     settings: dict = field(default_factory=dict)
     laplace: Any = None
+    failures: SolverFailures = field(default_factory=SolverFailures)
+    draws: dict = field(default_factory=dict, repr=False)
+    fields: dict = field(default_factory=dict, repr=False)
     _trees: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def samples(self) -> dict[str, np.ndarray]:
         """Draws grouped by chain: ``{site: (chain, draw, ...)}``."""
-        return {k: np.asarray(v) for k, v in self.mcmc.get_samples(group_by_chain=True).items()}
+        return dict(self.draws)
+
+    def flat_samples(self) -> dict[str, np.ndarray]:
+        """Draws with chains concatenated: ``{site: (chain * draw, ...)}``."""
+        return {k: v.reshape(-1, *v.shape[2:]) for k, v in self.draws.items()}
 
     @property
     def num_divergences(self) -> int:
-        return int(np.sum(np.asarray(self.mcmc.get_extra_fields()["diverging"])))
+        return int(np.sum(self.fields["diverging"]))
 
     def to_arviz(self):
         """ArviZ ``DataTree`` with posterior, posterior_predictive, log_likelihood, log_prior,
-        observed_data and sample_stats (NUTS statistics and solver diagnostics); cached."""
+        observed_data and sample_stats (NUTS statistics and solver diagnostics; the failure
+        tally in the attributes of sample_stats); cached."""
         if "tree" not in self._trees:
             self._trees["tree"] = self._to_arviz()
         return self._trees["tree"]
@@ -403,7 +438,7 @@ class NUTSResult:
         latent = {k: jnp.asarray(v) for k, v in samples.items() if kinds.get(k) == "latent"}
         obs, ll = _predict_and_loglik(self.model, self.data, _flatten(latent, chains * draws), None, self.seed)
         reshape = lambda v: np.reshape(v, (chains, draws, *v.shape[1:]))  # noqa: E731
-        extra = self.mcmc.get_extra_fields(group_by_chain=True)
+        extra = self.fields
         stats = {
             "diverging": np.asarray(extra["diverging"]),
             "n_steps": np.asarray(extra["num_steps"]),
@@ -415,7 +450,7 @@ class NUTSResult:
         }
         keep = {k: v for k, v in samples.items() if kinds.get(k) in ("latent", "deterministic")}
         lp = reshape(log_prior(self.model, self.data, _flatten(latent, chains * draws)))
-        return _build_datatree(
+        tree = _build_datatree(
             self.model,
             self.data,
             keep,
@@ -425,6 +460,8 @@ class NUTSResult:
             _attrs(self.model, "nuts", self.seed, self.settings),
             log_prior_draws=lp,
         )
+        tree["sample_stats"].attrs.update(self.failures.to_attrs())
+        return tree
 
 
 # ---------------------------------------------------------------------------- Laplace
@@ -612,6 +649,8 @@ def fit_nuts(
     init: str = "prior",
     init_values: dict | None = None,
     seed: int = 0,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 100,
     progress_bar: bool = True,
 ) -> NUTSResult:
     """Sample the posterior with NUTS.
@@ -640,59 +679,137 @@ def fit_nuts(
     init_values
         Optional ``{site: value}`` initial values (default: prior medians); with
         ``init="laplace"``, the optimiser's starting point.
-    seed, progress_bar
-        Random seed; NumPyro's progress bar.
+    seed
+        Random seed. The same seed, data, settings and library versions give bit-identical
+        draws on CPU.
+    checkpoint, checkpoint_every
+        Optional ``.npz`` path: sample in segments of ``checkpoint_every`` draws per chain
+        and save the sampler state and all draws after warm-up and after every segment. If
+        the file exists (from an interrupted run with the same data, model and settings),
+        the run resumes from it: see :mod:`bayes_mfg.checkpoint`.
+    progress_bar
+        NumPyro's progress bar.
 
     Returns
     -------
     NUTSResult
-        ``.mcmc``, ``.samples``, ``.num_divergences``, ``.laplace`` (or None) and
-        ``.to_arviz()``.
+        ``.samples``, ``.failures``, ``.num_divergences``, ``.laplace`` (or None), ``.mcmc``
+        and ``.to_arviz()``.
+
+    Notes
+    -----
+    Proposals at which an equilibrium solve fails get log density ``-inf`` and are
+    rejected (a divergence); they are counted in ``result.failures`` (warm-up and
+    sampling separately, with the failing parameter values) and a RuntimeWarning says how
+    many there were. The posterior is then the one restricted to the parameters where the
+    equilibrium converges.
     """
+    from bayes_mfg import checkpoint as ckpt
+
     _check_fit_args(model, data)
     check_positive_int("chains", chains)
     check_positive_int("warmup", warmup)
     check_positive_int("samples", samples)
     check_positive_int("max_tree_depth", max_tree_depth)
+    check_positive_int("checkpoint_every", checkpoint_every)
     if not 0 < target_accept < 1:
         raise ValueError(f"target_accept must be in (0, 1), got {target_accept}")
     check_choice("chain_method", chain_method, CHAIN_METHODS)
     check_choice("init", init, NUTS_INITS)
+    path = None
+    if checkpoint is not None:
+        path = pathlib.Path(checkpoint)
+        if path.suffix != ".npz":
+            raise ValueError(f"checkpoint must be a path ending in .npz, got {str(checkpoint)!r}")
+        if not path.parent.is_dir():
+            raise ValueError(f"checkpoint: folder {str(path.parent)!r} does not exist")
     if chain_method == "auto":
         chain_method = "parallel" if jax.local_device_count() >= chains else "sequential"
-    start = init_to_value(values=init_values) if init_values else init_to_median(num_samples=15)
-    approx, init_params, inverse_mass = None, None, None
-    if init == "laplace":
-        approx = laplace(model, data, init_values=init_values, seed=seed)
-        inverse_mass = approx.covariance if dense_mass else np.diag(approx.covariance)
-        init_params = _laplace_starts(model, data, approx, chains, jax.random.PRNGKey(seed + 1))
-    kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
-                  dense_mass=dense_mass, init_strategy=start,
-                  inverse_mass_matrix=None if inverse_mass is None else jnp.asarray(inverse_mass))
-    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=samples, num_chains=chains,
-                chain_method=chain_method, progress_bar=progress_bar)
-    mcmc.run(
-        jax.random.PRNGKey(seed),
-        data,
-        init_params=init_params,
-        extra_fields=("diverging", "num_steps", "accept_prob", "energy", "potential_energy", "adapt_state.step_size"),
-    )
     settings = {"chains": chains, "warmup": warmup, "samples": samples, "target_accept": target_accept,
                 "max_tree_depth": max_tree_depth, "dense_mass": dense_mass, "chain_method": chain_method,
-                "init": init}
-    result = NUTSResult(model, data, mcmc, seed, settings, approx)
+                "init": init, "init_values": repr(init_values), "checkpoint_every": checkpoint_every if path else 0}
+    fp = ckpt.fingerprint(model, data, {**settings, "seed": seed}) if path else ""
+    start = init_to_value(values=init_values) if init_values else init_to_median(num_samples=15)
+
+    def make_kernel(inverse_mass):
+        return _IterationNUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
+                    dense_mass=dense_mass, init_strategy=start,
+                    inverse_mass_matrix=None if inverse_mass is None else jnp.asarray(inverse_mass))
+
+    approx, state, n_done, draws, fields, earlier = None, None, 0, {}, {}, SolverFailures()
+    kernel = make_kernel(None)
+    if path is not None and path.exists():
+        template = kernel.init(jax.random.PRNGKey(seed), warmup, None, model_args=(data,), model_kwargs={})
+        state, draws, fields, n_done, earlier = ckpt.read(path, fp, template)
+    elif init == "laplace":
+        approx = laplace(model, data, init_values=init_values, seed=seed)
+        kernel = make_kernel(approx.covariance if dense_mass else np.diag(approx.covariance))
+    segment = min(checkpoint_every, samples) if path else samples
+    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=segment, num_chains=chains,
+                chain_method=chain_method, progress_bar=progress_bar)
+    init_params = None
+    if approx is not None:
+        init_params = _laplace_starts(model, data, approx, chains, jax.random.PRNGKey(seed + 1))
+    with recording("initialisation") as rec:
+        rec.num_warmup = warmup  # the kernel passes its iteration index to the model
+        if path is None:  # one run (one compilation): warm-up and sampling
+            mcmc.run(jax.random.PRNGKey(seed), data, init_params=init_params, extra_fields=NUTS_FIELDS)
+            draws = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+            fields = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
+            n_done = samples
+        elif state is None:
+            mcmc.warmup(jax.random.PRNGKey(seed), data, init_params=init_params, extra_fields=NUTS_FIELDS)
+            state = mcmc.post_warmup_state
+            jax.effects_barrier()
+            ckpt.write(path, fp=fp, state=state, draws={}, fields={}, n_done=0, failures=rec.tally)
+        while n_done < samples:
+            n = min(segment, samples - n_done)
+            mcmc.num_samples = n
+            mcmc.post_warmup_state = state
+            mcmc.run(state.rng_key, data, extra_fields=NUTS_FIELDS)
+            state = mcmc.last_state
+            new = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+            extra = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
+            draws = {k: np.concatenate([draws[k], v], axis=1) if k in draws else v for k, v in new.items()}
+            fields = {k: np.concatenate([fields[k], v], axis=1) if k in fields else v for k, v in extra.items()}
+            n_done += n
+            jax.effects_barrier()
+            ckpt.write(path, fp=fp, state=state, draws=draws, fields=fields, n_done=n_done,
+                       failures=earlier.merged(rec.tally))
+    draws = {k: v[:, :samples] for k, v in draws.items()}
+    fields = {k: v[:, :samples] for k, v in fields.items()}
+    failures = earlier.merged(rec.tally)
+    result = NUTSResult(model, data, mcmc, seed, settings, approx, failures, draws, fields)
     n_div = result.num_divergences
+    if failures:
+        warnings.warn(failures.message("fit_nuts"), RuntimeWarning, stacklevel=2)
     if n_div:
-        warnings.warn(f"fit_nuts: {n_div} divergent transitions (including rejected failed equilibrium solves)",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(f"fit_nuts: {n_div} divergent transitions after warm-up (including proposals rejected "
+                      "for a failed equilibrium solve)", RuntimeWarning, stacklevel=2)
     return result
 
 
 def save(tree, path) -> None:
     """Write an ArviZ ``DataTree`` to NetCDF (all groups, coords and attributes)."""
+    if not isinstance(tree, xr.DataTree):
+        raise TypeError(f"tree must be an xarray.DataTree (e.g. fit.to_arviz()), got {type(tree).__name__}")
     tree.to_netcdf(path, engine="h5netcdf")
 
 
 def load(path):
-    """Read a ``DataTree`` written by :func:`save`."""
-    return xr.open_datatree(path, engine="h5netcdf").load()
+    """Read a ``DataTree`` written by :func:`save` (NetCDF through h5netcdf: no pickle).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If ``path`` is not a NetCDF/HDF5 file.
+    """
+    p = pathlib.Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"path: no such file {str(path)!r}")
+    try:
+        return xr.open_datatree(p, engine="h5netcdf").load()
+    except OSError as e:
+        raise ValueError(f"path: {str(path)!r} is not a NetCDF file written by bayes_mfg.save ({e})") from None

@@ -11,7 +11,10 @@ trajectory j = 1..J:
 
 A solve that does not converge adds ``-inf`` to the log density (site
 ``equilibrium_failure``): NUTS treats the proposal as divergent and rejects it, SVI's
-``stable_update`` skips the step. NaN never reaches the likelihood.
+``stable_update`` skips the step. NaN never reaches the likelihood. An adjoint solve that
+does not converge makes the gradient NaN (``ImplicitAdjoint(on_failure="nan")``), which
+NUTS also rejects (the momentum after the step is NaN, so the point gets zero weight).
+Both are counted by :mod:`bayes_mfg.failures` and reported by ``fit_nuts``/``fit_svi``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpyro.distributions as dist
 from bayes_mfg._validation import check_positive_float
 from bayes_mfg.data import Observations, time_indices
 from bayes_mfg.equilibrium import Anderson, ImplicitAdjoint, Picard, equilibrium
+from bayes_mfg.failures import report_forward
 from bayes_mfg.games.base import Game
 from bayes_mfg.observe import ObservationModel
 from bayes_mfg.paths import ParameterPath, PathContext, as_path
@@ -77,9 +81,13 @@ class CalibrationModel:
         ``Dirichlet(mu0_concentration)`` prior) or ``"auto"`` (data if given, else latent).
     solver, adjoint
         Equilibrium solver and its differentiation (defaults: Anderson to 1e-10, implicit
-        GMRES adjoint; failures are handled by the model, see the module docstring).
+        GMRES adjoint whose failure makes the gradient NaN; failures are handled by the
+        model, see the module docstring).
     record_mu
         Record the equilibrium shares at the observed times as deterministic site ``mu``.
+    report_failures
+        Report failed solves to :func:`bayes_mfg.failures.recording` (a host callback on
+        the failing branch only; switch off for models vmapped over many data sets).
 
     Examples
     --------
@@ -95,8 +103,9 @@ class CalibrationModel:
     mu0: str = "auto"
     mu0_concentration: float = 1.0
     solver: Picard | Anderson = field(default_factory=lambda: Anderson(tol=1e-10, max_iter=300))
-    adjoint: ImplicitAdjoint = field(default_factory=lambda: ImplicitAdjoint(on_failure="ignore"))
+    adjoint: ImplicitAdjoint = field(default_factory=lambda: ImplicitAdjoint(on_failure="nan"))
     record_mu: bool = True
+    report_failures: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.game, Game):
@@ -220,7 +229,7 @@ class CalibrationModel:
             out[f"obs_{f}"] = np.asarray(prior.sample(jax.random.fold_in(key_obs, i), (num_samples,)))
         return out
 
-    def __call__(self, data: Observations, *, observe: bool = True) -> None:
+    def __call__(self, data: Observations, *, observe: bool = True, iteration: Any = None) -> None:
         """The NumPyro model.
 
         Parameters
@@ -230,6 +239,9 @@ class CalibrationModel:
         observe
             True: condition on ``data.values``. False: sample the observation site
             (posterior/prior predictive) with the data's shape.
+        iteration
+            The sampler's iteration index, passed by ``fit_nuts`` so that failed solves are
+            attributed to warm-up or sampling (see :mod:`bayes_mfg.failures`).
         """
         idx = self.check_data(data)
         game = self.game
@@ -247,6 +259,8 @@ class CalibrationModel:
         numpyro.deterministic("solver_iterations", info.iterations)
         numpyro.deterministic("solver_residual", info.residual)
         numpyro.factor("equilibrium_failure", jnp.where(jnp.all(ok), 0.0, -jnp.inf))
+        if self.report_failures:
+            report_forward(ok, info.status, theta, iteration)
         # a failed solve never feeds NaN to the likelihood (its -inf above rejects the point)
         safe = jax.lax.stop_gradient(jnp.broadcast_to(mu0[:, None, :], mu.shape))
         mu = jnp.where(ok[:, None, None], mu, safe)

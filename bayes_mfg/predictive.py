@@ -53,8 +53,7 @@ def posterior_draws(fit: Any, num_samples: int | None = None, seed: int = 0) -> 
     fit = _check_fit(fit)
     kinds = _site_types(fit.model, fit.data, getattr(fit, "params", None))
     if isinstance(fit, NUTSResult):
-        s = fit.mcmc.get_samples()
-        draws = {k: np.asarray(v) for k, v in s.items() if kinds.get(k) == "latent"}
+        draws = {k: v for k, v in fit.flat_samples().items() if kinds.get(k) == "latent"}
         n = next(iter(draws.values())).shape[0] if draws else 0
         if num_samples is not None and draws and num_samples < n:
             idx = np.linspace(0, n - 1, num_samples).round().astype(int)

@@ -70,7 +70,8 @@ class ImplicitAdjoint:
     on_failure
         What the gradient does when the adjoint (or the forward solve it relies on) did
         not converge: ``"warn"`` (a RuntimeWarning at run time, also under jit),
-        ``"nan"`` (the gradient becomes NaN, e.g. so that NUTS rejects the step), or
+        ``"nan"`` (the gradient becomes NaN, e.g. so that NUTS rejects the step; counted
+        by :func:`bayes_mfg.failures.recording`), or
         ``"ignore"``. Use :func:`bayes_mfg.adjoint_info` to inspect a solve.
     """
 
@@ -197,5 +198,9 @@ def apply_failure_policy(adjoint: ImplicitAdjoint, grads, info: AdjointInfo, for
         jax.debug.callback(_warn, info.relative_residual, info.converged, forward_converged)
         return grads
     if adjoint.on_failure == "nan":
+        from bayes_mfg.failures import report_adjoint
+
+        # counted by an active bayes_mfg.failures.recording (the callback returns 0)
+        ok = ok & (report_adjoint(info.converged, forward_converged) == 0)
         return jax.tree_util.tree_map(lambda g: jnp.where(ok, g, jnp.nan), grads)
     return grads
