@@ -439,6 +439,8 @@ def calibrate(args: argparse.Namespace) -> dict[str, Any]:
         fit_time = time.perf_counter() - fit_start
         tree = res.to_arviz()
         failures["divergences"] = int(res.num_divergences)
+    failures["rejected_failed_solves"] = int(res.failures.n_rejected)
+    failures["adjoint_failures"] = int(res.failures.n_adjoint_failures)
     conv = np.asarray(tree["sample_stats"]["solver_converged"].values)
     failures["failed_solve_draws"] = int(np.sum(~conv.reshape(*conv.shape[:2], -1).all(-1)))
     tree.attrs["cli_arguments"] = json.dumps({k: v for k, v in vars(args).items() if k != "subparser"}, default=str)

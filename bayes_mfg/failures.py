@@ -9,15 +9,16 @@ evaluation with a failed solve reports, from inside the compiled sampler, the fa
 trajectories, their :class:`~bayes_mfg.equilibrium.Status` and their parameter values,
 and ``fit_nuts`` / ``fit_svi`` return the tally as :class:`SolverFailures`.
 
-The reports are host callbacks issued only on the failing branch (``lax.cond``), so a
-run without failures pays nothing; under ``vmap`` (vectorised chains) the branch runs
-for every element and the host side filters.
+The reports are host callbacks (``jax.pure_callback``, one per model evaluation and one per
+implicit-gradient backward pass, batched under ``vmap``) emitted only when a model is traced
+inside :func:`recording`; elsewhere (``Predictive``, ``laplace``, SBC) the model carries none.
 """
 
 from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -188,39 +189,73 @@ def recording(phase: str = "sampling") -> Iterator[_Recorder]:
         _ACTIVE.remove(rec)
 
 
-def _host_forward(ok, status, theta, iteration) -> None:
-    for rec in list(_ACTIVE):
-        rec.forward(ok, status, theta, iteration)
+def _host_forward(ndims: dict[str, int], ok, status, theta, iteration) -> np.ndarray:
+    """Host side of :func:`report_forward`. Under ``vmap`` the arrays carry leading batch
+    axes (size 1 for unbatched ones); every batch element is one model evaluation."""
+    ok = np.asarray(ok, dtype=bool)
+    lead = ok.shape[:-1]  # ok depends on the parameters: batched wherever the model is
+
+    def align(v, base: int) -> np.ndarray:
+        v = np.asarray(v)
+        prefix, core = v.shape[: v.ndim - base], v.shape[v.ndim - base:]
+        if len(prefix) > len(lead):  # size-1 axes of vmap levels this argument was not batched over
+            v = v.reshape(prefix[len(prefix) - len(lead):] + core)
+        else:
+            v = v.reshape((1,) * (len(lead) - len(prefix)) + prefix + core)
+        return np.broadcast_to(v, lead + core)
+
+    status = align(status, 1)
+    iteration = align(iteration, 0)
+    theta = {k: align(v, ndims[k]) for k, v in theta.items()}
+    if not ok.all():
+        for idx in np.ndindex(*lead):
+            if not ok[idx].all():
+                for rec in list(_ACTIVE):
+                    rec.forward(ok[idx], status[idx], {k: v[idx] for k, v in theta.items()}, int(iteration[idx]))
+    return np.zeros(lead, dtype=np.float32)
 
 
-def report_forward(ok: jax.Array, status: jax.Array, theta: dict[str, jax.Array], iteration: Any = None) -> None:
+def report_forward(ok: jax.Array, status: jax.Array, theta: dict[str, jax.Array], iteration: Any = None) -> jax.Array:
     """Inside a model: report the failing trajectories (``ok`` is ``(n_traj,)``) to the
-    active recorders, with the sampler's iteration index when known. Free when every
-    solve converged."""
-    theta = jax.tree_util.tree_map(jax.lax.stop_gradient, theta)
+    active recorders, with the sampler's iteration index when known.
+
+    Returns a float32 zero that the caller must add to its output (so the report is not
+    removed as dead code). Only while a :func:`recording` is active when the model is
+    traced does this emit anything: one ``pure_callback`` per model evaluation (one call for
+    a whole ``vmap`` batch), never on gradients (its inputs are constants to autodiff).
+    """
+    if not _ACTIVE:
+        return jnp.zeros((), jnp.float32)
+    theta = jax.tree_util.tree_map(jax.lax.stop_gradient, dict(theta))
+    ndims = {k: jnp.ndim(v) for k, v in theta.items()}
     it = jnp.asarray(-1 if iteration is None else iteration, dtype=jnp.int32)
-    jax.lax.cond(
-        jnp.all(ok),
-        lambda: None,
-        lambda: jax.debug.callback(_host_forward, ok, status, theta, it),
+    return jax.pure_callback(
+        partial(_host_forward, ndims),
+        jax.ShapeDtypeStruct((), jnp.float32),
+        jax.lax.stop_gradient(ok),
+        jax.lax.stop_gradient(status),
+        theta,
+        it,
+        vmap_method="expand_dims",
     )
 
 
 def _host_adjoint(adjoint_ok: np.ndarray, forward_ok: np.ndarray) -> np.ndarray:
     for rec in list(_ACTIVE):
         rec.adjoint(adjoint_ok, forward_ok)
-    return np.zeros(np.shape(adjoint_ok), dtype=np.float32)
+    return np.zeros(np.broadcast_shapes(np.shape(adjoint_ok), np.shape(forward_ok)), dtype=np.float32)
 
 
 def report_adjoint(adjoint_ok: jax.Array, forward_ok: jax.Array) -> jax.Array:
     """Inside an implicit-gradient backward pass: report a failed adjoint solve. Returns a
-    zero to be added to the gradient (so the report is not dead code); one host call per
-    (batched) backward pass."""
-    out = jax.pure_callback(
+    zero the caller must use (so the report is not dead code); one host call per
+    (batched) backward pass, and nothing unless a :func:`recording` was active at trace time."""
+    if not _ACTIVE:
+        return jnp.zeros(jnp.shape(adjoint_ok), jnp.float32)
+    return jax.pure_callback(
         _host_adjoint,
         jax.ShapeDtypeStruct(jnp.shape(adjoint_ok), jnp.float32),
         adjoint_ok,
         forward_ok,
         vmap_method="expand_dims",
     )
-    return out

@@ -39,7 +39,8 @@ NUTS_INITS = ("prior", "laplace")
 # ---------------------------------------------------------------------------- helpers
 def _versions() -> dict[str, str]:
     out = {}
-    for pkg in ("bayes_mfg", "jax", "jaxlib", "numpyro", "optax", "arviz-base", "arviz-stats", "xarray"):
+    for pkg in ("bayes_mfg", "jax", "jaxlib", "numpyro", "optax", "arviz", "arviz-base", "arviz-stats", "xarray",
+                "numpy", "h5netcdf"):
         try:
             out[pkg] = _md.version(pkg)
         except _md.PackageNotFoundError:

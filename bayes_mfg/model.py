@@ -86,8 +86,8 @@ class CalibrationModel:
     record_mu
         Record the equilibrium shares at the observed times as deterministic site ``mu``.
     report_failures
-        Report failed solves to :func:`bayes_mfg.failures.recording` (a host callback on
-        the failing branch only; switch off for models vmapped over many data sets).
+        Report failed solves to an active :func:`bayes_mfg.failures.recording` (one host
+        callback per model evaluation while recording).
 
     Examples
     --------
@@ -258,9 +258,8 @@ class CalibrationModel:
         numpyro.deterministic("solver_converged", ok)
         numpyro.deterministic("solver_iterations", info.iterations)
         numpyro.deterministic("solver_residual", info.residual)
-        numpyro.factor("equilibrium_failure", jnp.where(jnp.all(ok), 0.0, -jnp.inf))
-        if self.report_failures:
-            report_forward(ok, info.status, theta, iteration)
+        reported = report_forward(ok, info.status, theta, iteration) if self.report_failures else 0.0
+        numpyro.factor("equilibrium_failure", jnp.where(jnp.all(ok), 0.0, -jnp.inf) + reported)
         # a failed solve never feeds NaN to the likelihood (its -inf above rejects the point)
         safe = jax.lax.stop_gradient(jnp.broadcast_to(mu0[:, None, :], mu.shape))
         mu = jnp.where(ok[:, None, None], mu, safe)

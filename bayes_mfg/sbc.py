@@ -25,8 +25,6 @@ bins; the smallest p-value is Bonferroni-corrected over the parameters.
 
 from __future__ import annotations
 
-import dataclasses
-
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -309,9 +307,6 @@ def sbc(
     if bad or not sites:
         raise ValueError(f"var_names: {bad or sites} are not latent sites of the model")
 
-    # vmapped over simulations: no per-element failure callbacks (failed simulations are
-    # dropped and counted below, divergences are counted per batch)
-    model = dataclasses.replace(model, report_failures=False)
     key = jax.random.PRNGKey(seed)
     k_prior, k_fit = jax.random.split(key)
     # 1. prior draws and simulated data, vectorised

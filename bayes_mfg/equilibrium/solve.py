@@ -41,7 +41,8 @@ _MESSAGES = {
     Status.SUCCESS: "converged: max|G(mu) - mu| <= tol",
     Status.MAX_ITERATIONS: "not converged: max_iter reached before max|G(mu) - mu| <= tol "
     "(try Anderson(), more iterations or damping)",
-    Status.NONFINITE: "failed: the best-response map returned NaN/inf",
+    Status.NONFINITE: "failed: the best-response map returned NaN/inf (parameters or values overflow: "
+    "give the parameters a prior with lighter tails or an upper bound, and keep float64)",
     Status.EULER_UNSTABLE: "unstable: explicit Euler with dt * max out-rate > 1 leaves the simplex; "
     "use scheme='implicit' (or 'exponential') or more time steps",
 }
