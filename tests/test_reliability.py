@@ -368,18 +368,6 @@ def check_gradient_is_finite(case):
         assert np.all(np.isfinite(np.asarray(grad))) and np.isfinite(float(val))
 
 
-@settings(max_examples=25)
-@given(game_case())
-def test_property_equilibrium_conserves_mass_and_converges(case):
-    check_equilibrium_properties(case)
-
-
-@settings(max_examples=25)
-@given(game_case())
-def test_property_gradient_is_finite(case):
-    check_gradient_is_finite(case)
-
-
 FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=64)
 
 
@@ -405,12 +393,6 @@ def check_observations_fuzz(args):
     assert np.all(np.diff(data.times) > 0)
 
 
-@settings(max_examples=25)
-@given(malformed_values())
-def test_property_random_arrays_give_documented_errors(args):
-    check_observations_fuzz(args)
-
-
 @st.composite
 def malformed_mu0(draw):
     d = draw(st.integers(0, 5))
@@ -426,7 +408,19 @@ def check_mu0_fuzz(mu0):
     np.testing.assert_allclose(np.asarray(eq.mu).sum(1), 1.0, atol=1e-12)
 
 
-@settings(max_examples=25)
-@given(malformed_mu0())
-def test_property_random_mu0_gives_documented_errors(mu0):
-    check_mu0_fuzz(mu0)
+# name -> (strategy, check): run with 25 examples here and 200 in test_reliability_slow.py
+PROPERTIES = {
+    "equilibrium_conserves_mass_and_converges": (game_case, check_equilibrium_properties),
+    "gradient_is_finite": (game_case, check_gradient_is_finite),
+    "random_arrays_give_documented_errors": (malformed_values, check_observations_fuzz),
+    "random_mu0_gives_documented_errors": (malformed_mu0, check_mu0_fuzz),
+}
+
+
+def property_tests(max_examples: int) -> dict:
+    """``{test name: hypothesis test}`` for every property, at ``max_examples`` examples."""
+    return {f"test_property_{name}_{max_examples}": settings(max_examples=max_examples)(given(strategy())(check))
+            for name, (strategy, check) in PROPERTIES.items()}
+
+
+globals().update(property_tests(25))

@@ -8,18 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 import pytest
-from hypothesis import given, settings
 from numpyro.infer.util import log_density
-from test_reliability import (
-    _euler_problem,
-    check_equilibrium_properties,
-    check_gradient_is_finite,
-    check_mu0_fuzz,
-    check_observations_fuzz,
-    game_case,
-    malformed_mu0,
-    malformed_values,
-)
+from test_reliability import _euler_problem, property_tests
 
 import bayes_mfg as bm
 
@@ -75,25 +65,4 @@ def test_nuts_with_a_non_converging_prior_region_gives_the_truncated_posterior()
         assert ks < bound and r_hat < 1.01
 
 
-@settings(max_examples=200)
-@given(game_case())
-def test_property_equilibrium_200(case):
-    check_equilibrium_properties(case)
-
-
-@settings(max_examples=200)
-@given(game_case())
-def test_property_gradient_200(case):
-    check_gradient_is_finite(case)
-
-
-@settings(max_examples=200)
-@given(malformed_values())
-def test_property_observations_fuzz_200(args):
-    check_observations_fuzz(args)
-
-
-@settings(max_examples=200)
-@given(malformed_mu0())
-def test_property_mu0_fuzz_200(mu0):
-    check_mu0_fuzz(mu0)
+globals().update(property_tests(200))
