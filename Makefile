@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	  $$PYBIN -m venv $(VENV); \
 	fi; \
 	$(PY) -m pip install --quiet --upgrade pip; \
-	$(PY) -m pip install --quiet -e ".[test]"; \
+	$(PY) -m pip install --quiet -e ".[test,data]"; \
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -20,7 +20,13 @@ from bayes_mfg.failures import SolverFailures  # noqa: E402
 from bayes_mfg.infer import LaplaceResult, NUTSResult, SVIResult, fit_nuts, fit_svi, laplace, load, save  # noqa: E402
 from bayes_mfg.model import CalibrationModel  # noqa: E402
 from bayes_mfg.identifiability import IdentifiabilityReport, identifiability  # noqa: E402
-from bayes_mfg.predictive import PredictiveCheck, heldout_error, posterior_predictive, predictive_check  # noqa: E402
+from bayes_mfg.predictive import (  # noqa: E402
+    PredictiveCheck,
+    heldout_error,
+    heldout_log_density,
+    posterior_predictive,
+    predictive_check,
+)  # noqa: E402
 from bayes_mfg.comparison import Comparison, compare, loo  # noqa: E402
 from bayes_mfg.sbc import SBCResult, sbc  # noqa: E402
 from bayes_mfg.report import report  # noqa: E402
@@ -56,6 +62,7 @@ __all__ = [
     "predictive_check",
     "PredictiveCheck",
     "heldout_error",
+    "heldout_log_density",
     "compare",
     "loo",
     "Comparison",

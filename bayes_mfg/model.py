@@ -36,7 +36,7 @@ from bayes_mfg.games.base import Game
 from bayes_mfg.observe import ObservationModel
 from bayes_mfg.paths import ParameterPath, PathContext, as_path
 
-MU0_MODES = ("auto", "data", "latent")
+MU0_MODES = ("auto", "data", "latent", "shared")
 
 #: Deterministic sites with solver diagnostics, moved to ``sample_stats`` in ArviZ output.
 SOLVER_SITES = ("solver_converged", "solver_iterations", "solver_residual")
@@ -78,7 +78,12 @@ class CalibrationModel:
         defaults.
     mu0
         ``"data"`` (use ``data.mu0``), ``"latent"`` (infer each trajectory's ``mu_0`` with a
-        ``Dirichlet(mu0_concentration)`` prior) or ``"auto"`` (data if given, else latent).
+        ``Dirichlet(mu0_concentration)`` prior), ``"shared"`` (one latent ``mu_0`` for all
+        trajectories, site ``mu0`` with dims ``(state,)``: new trajectories, e.g. held-out
+        days, start from its posterior) or ``"auto"`` (data if given, else latent).
+    mu0_concentration
+        Dirichlet concentration of the latent ``mu_0``: a float > 0 (symmetric) or one
+        value > 0 per state.
     solver, adjoint
         Equilibrium solver and its differentiation (defaults: Anderson to 1e-10, implicit
         GMRES adjoint whose failure makes the gradient NaN; failures are handled by the
@@ -101,7 +106,7 @@ class CalibrationModel:
     observation: ObservationModel
     fixed: Mapping[str, Any] | None = None
     mu0: str = "auto"
-    mu0_concentration: float = 1.0
+    mu0_concentration: float | tuple[float, ...] = 1.0
     solver: Picard | Anderson = field(default_factory=lambda: Anderson(tol=1e-10, max_iter=300))
     adjoint: ImplicitAdjoint = field(default_factory=lambda: ImplicitAdjoint(on_failure="nan"))
     record_mu: bool = True
@@ -128,7 +133,15 @@ class CalibrationModel:
             raise TypeError(f"observation must be a bayes_mfg.observe.ObservationModel, got {type(self.observation).__name__}")
         if self.mu0 not in MU0_MODES:
             raise ValueError(f"mu0 must be one of {MU0_MODES}, got {self.mu0!r}")
-        check_positive_float("mu0_concentration", self.mu0_concentration)
+        conc = self.mu0_concentration
+        if np.ndim(conc) == 0:
+            check_positive_float("mu0_concentration", conc)
+        else:
+            arr = np.asarray(conc, dtype=float)
+            if arr.shape != (self.game.n_states,) or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+                raise ValueError(f"mu0_concentration must be a float > 0 or {self.game.n_states} values > 0 "
+                                 f"(one per state), got {conc!r}")
+            object.__setattr__(self, "mu0_concentration", tuple(float(c) for c in arr))
         if not isinstance(self.solver, (Picard, Anderson)):
             raise TypeError(f"solver must be Picard or Anderson, got {type(self.solver).__name__}")
         if not isinstance(self.adjoint, ImplicitAdjoint):
@@ -165,7 +178,7 @@ class CalibrationModel:
             extra = tuple(f"{name}_dim{i}" for i in range(len(specs[name].shape)))
             dims[f"{name}_path"] = ("trajectory", "time_step", *extra)
         dims.update(
-            mu0=("trajectory", "state"),
+            mu0=("state",) if self.mu0 == "shared" else ("trajectory", "state"),
             mu=("trajectory", "time", "state"),
             obs=("trajectory", "time", "state"),
             solver_converged=("trajectory",),
@@ -201,9 +214,12 @@ class CalibrationModel:
             value = jnp.broadcast_to(value, (n_traj, game.n_steps, *specs[name].shape))
             theta[name] = value
             numpyro.deterministic(f"{name}_path", value)
-        if self.uses_latent_mu0(data):
+        concentration = jnp.broadcast_to(jnp.asarray(self.mu0_concentration, dtype=jnp.result_type(float)), (d,))
+        if self.mu0 == "shared":
+            mu0 = jnp.broadcast_to(numpyro.sample("mu0", dist.Dirichlet(concentration)), (n_traj, d))
+        elif self.uses_latent_mu0(data):
             with numpyro.plate("trajectory", n_traj, dim=-1):
-                mu0 = numpyro.sample("mu0", dist.Dirichlet(jnp.full(d, self.mu0_concentration)))
+                mu0 = numpyro.sample("mu0", dist.Dirichlet(concentration))
         else:
             mu0 = jnp.asarray(data.mu0)
         return theta, mu0

@@ -7,6 +7,8 @@
   trajectories are drawn from their prior given the shared ones.
 * :func:`predictive_check`: central predictive intervals against the observations, with a
   coverage table per state and a figure of observed vs predicted trajectories.
+* :func:`heldout_log_density`: the log predictive density of held-out trajectories
+  (out-of-sample ELPD), the likelihood-scale companion of :func:`heldout_error`.
 * :func:`heldout_error`: mean squared error of the posterior-mean shares on held-out
   trajectories (the seed paper's "test trajectory MSE").
 """
@@ -37,9 +39,9 @@ def _check_fit(fit: Any):
 
 
 def global_sites(model, data: Observations) -> list[str]:
-    """Latent sites shared by all trajectories (no ``trajectory`` dim, not ``mu0``)."""
+    """Latent sites shared by all trajectories (no ``trajectory`` dim; ``mu0`` only when shared)."""
     dims = model.site_dims()
-    return [s for s in model.prior_sites(data) if s != "mu0" and "trajectory" not in dims.get(s, ())]
+    return [s for s in model.prior_sites(data) if "trajectory" not in dims.get(s, ())]
 
 
 def posterior_draws(fit: Any, num_samples: int | None = None, seed: int = 0) -> tuple[dict[str, np.ndarray], dict]:
@@ -124,7 +126,10 @@ def heldout_error(fit: Any, data: Observations, *, num_samples: int | None = 500
 
     ``mse = mean over observed entries of (E[mu | fit] - observed share)^2`` (shares
     renormalised over the observed states of each row), with ``rmse`` its root and
-    ``n_entries`` the number of observed entries.
+    ``n_entries`` the number of observed entries. For count data also ``count_rmse``:
+    the root mean squared error of the posterior predictive mean count ``E[y | fit]``
+    against the observed counts (on the counts' own scale, so it also scores the
+    predicted volume, which renormalised shares ignore).
     """
     pred = posterior_predictive(fit, data, num_samples=num_samples, seed=seed)
     mu = pred["mu"].mean(axis=0)
@@ -135,7 +140,56 @@ def heldout_error(fit: Any, data: Observations, *, num_samples: int | None = 500
     mu = np.where(mask, mu / np.where(tot > 0, tot, 1.0), np.nan)
     err = (mu - obs)[mask]
     mse = float(np.mean(err**2))
-    return {"mse": mse, "rmse": float(np.sqrt(mse)), "n_entries": int(mask.sum())}
+    out = {"mse": mse, "rmse": float(np.sqrt(mse)), "n_entries": int(mask.sum())}
+    if data.kind == "counts":
+        count_err = (pred["obs"].mean(axis=0) - data.values)[data.mask]
+        out["count_rmse"] = float(np.sqrt(np.mean(count_err**2)))
+    return out
+
+
+def heldout_log_density(fit: Any, data: Observations, *, num_samples: int | None = 500, seed: int = 0) -> dict[str, Any]:
+    """Log predictive density of (held-out) trajectories: the out-of-sample ELPD.
+
+    For each trajectory ``j`` of ``data``::
+
+        lpd_j = log (1/S) sum_s p(y_j | shared_s, local_s),   local_s ~ p(local | shared_s)
+
+    where ``shared_s`` are posterior draws of the parameters shared by all trajectories and
+    ``local_s`` are fresh draws of the trajectory-level ones (hierarchical offsets, latent
+    ``mu0``) from their prior given ``shared_s`` (for trajectories the fit never saw).
+    ``data`` should hold trajectories not used in the fit; on the fitted ones this is the
+    in-sample (optimistic) lpd with redrawn trajectory-level parameters.
+
+    Returns
+    -------
+    dict
+        ``elpd`` (sum over trajectories), ``se`` (``sqrt(J var(lpd_j))``), ``pointwise``
+        (``(J,)`` array), ``per_observation`` (``elpd`` / number of observed rows).
+    """
+    from scipy.special import logsumexp
+
+    fit = _check_fit(fit)
+    model = fit.model
+    _check_new_data(model, data)
+    if num_samples is not None:
+        check_positive_int("num_samples", num_samples)
+    draws, params = posterior_draws(fit, num_samples, seed)
+    keep = set(global_sites(model, data))
+    draws = {k: jnp.asarray(v) for k, v in draws.items() if k in keep}
+    fn = numpyro.handlers.substitute(model, data=params) if params else model
+    latent = [s for s in model.prior_sites(data) if s not in draws]
+    if draws:
+        pred = Predictive(fn, posterior_samples=draws, return_sites=latent, batch_ndims=1)
+    else:
+        pred = Predictive(fn, num_samples=num_samples or 500, return_sites=latent)
+    local = pred(jax.random.PRNGKey(seed), data, observe=False) if latent else {}
+    ll = numpyro.infer.log_likelihood(fn, {**draws, **local}, data, batch_ndims=1)["obs"]
+    ll = np.asarray(ll).reshape(ll.shape[0], data.n_trajectories, -1).sum(-1)  # (S, J)
+    pointwise = logsumexp(ll, axis=0) - np.log(ll.shape[0])
+    n_rows = int(data.mask.any(-1).sum())
+    se = float(np.sqrt(len(pointwise) * np.var(pointwise, ddof=1))) if len(pointwise) > 1 else float("nan")
+    elpd = float(pointwise.sum())
+    return {"elpd": elpd, "se": se, "pointwise": pointwise, "per_observation": elpd / max(n_rows, 1)}
 
 
 # ---------------------------------------------------------------------------- checks

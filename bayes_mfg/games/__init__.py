@@ -5,7 +5,7 @@ from bayes_mfg.games.base import SCHEMES, Control, FiniteActionGame, Game, Param
 from bayes_mfg.games.cybersecurity import Cybersecurity
 from bayes_mfg.games.dependent import MeanFieldDependent
 from bayes_mfg.games.linear_quadratic import LinearQuadratic
-from bayes_mfg.games.mobility import MobilityNetwork
+from bayes_mfg.games.mobility import MobilityNetwork, UrbanMobility
 from bayes_mfg.games.sir import SIR
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Cybersecurity",
     "SIR",
     "MobilityNetwork",
+    "UrbanMobility",
     "MeanFieldDependent",
     "MeanFieldDynamics",
 ]
