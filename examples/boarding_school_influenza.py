@@ -103,6 +103,7 @@ def run(out: str | Path, *, chains: int = 4, warmup: int = 500, samples: int = 1
         row.update({n: _interval(s[n]) for n in names})
         pred = bm.posterior_predictive(fit, num_samples=500, seed=seed)
         row["in_sample_count_rmse"] = float(np.sqrt(np.mean((pred["obs"].mean(0)[0, :, 1] - flu.values[0, :, 1]) ** 2)))
+        row["coverage90_in_sample"] = bm.predictive_check(fit, prob=0.9, num_samples=500, seed=seed).overall
         # forecast: refit on days 1..7 and predict days 8..14
         fit_early = bm.fit_nuts(model, train, **nuts)
         err = bm.heldout_error(fit_early, test, num_samples=500, seed=seed)
