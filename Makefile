@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: test test-slow demo bench venv clean
+.PHONY: test test-slow docs demo bench venv clean
 
 $(STAMP): pyproject.toml
 	@set -e; \
@@ -15,13 +15,18 @@ $(STAMP): pyproject.toml
 	  $$PYBIN -m venv $(VENV); \
 	fi; \
 	$(PY) -m pip install --quiet --upgrade pip; \
-	$(PY) -m pip install --quiet -e ".[test,data]"; \
+	$(PY) -m pip install --quiet -e ".[test,data,docs]"; \
 	touch $(STAMP)
 
 venv: $(STAMP)
 
+# the unit tests, every notebook top to bottom in FAST mode, and the documentation site (strict)
 test: $(STAMP)
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	BAYES_MFG_FAST=1 $(PY) -m pytest -n 2 --nbmake tests notebooks $(PYTEST_ARGS)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet -d build/site
+
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict -d build/site
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow -n 2 $(PYTEST_ARGS)

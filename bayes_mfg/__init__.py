@@ -44,6 +44,30 @@ from bayes_mfg.equilibrium import (  # noqa: E402
     equilibrium,
 )
 
+
+def _bind_numpyro_submodules() -> None:
+    """Re-attach loaded ``numpyro.*`` submodules to their parent packages.
+
+    ArviZ (arviz-base) imports NumPyro lazily (``importlib.util.LazyLoader``). When ArviZ is
+    imported before NumPyro, loading NumPyro through that lazy module leaves some
+    submodules, e.g. ``numpyro.distributions.distribution``, in ``sys.modules`` but not
+    bound as attributes of their parent, and ``numpyro.factor`` then fails with
+    "module 'numpyro.distributions' has no attribute 'distribution'". Binding them is
+    what a normal import does; it is a no-op when nothing is missing.
+    """
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith("numpyro."):
+            continue
+        parent_name, _, child = name.rpartition(".")
+        parent = sys.modules.get(parent_name)
+        if parent is not None and child not in vars(parent):
+            setattr(parent, child, module)
+
+
+_bind_numpyro_submodules()
+
 __version__ = "0.1.0"
 
 __all__ = [

@@ -178,6 +178,12 @@ def loo(fit: Any, *, unit: str = "trajectory", kfold: int | None = 5, name: str 
         Label used in messages.
     seed
         Seed of the fold assignment and refits.
+
+    Returns
+    -------
+    ModelLOO
+        ``elpd``, ``se``, ``p``, ``pointwise``, ``pareto_k``, ``n_bad_k`` and ``method``
+        (``"psis-loo"`` or ``"kfold"``).
     """
     check_choice("unit", unit, UNITS)
     if kfold is not None:

@@ -791,7 +791,24 @@ def fit_nuts(
 
 
 def save(tree, path) -> None:
-    """Write an ArviZ ``DataTree`` to NetCDF (all groups, coords and attributes)."""
+    """Write an ArviZ ``DataTree`` to NetCDF (all groups, coords and attributes).
+
+    Parameters
+    ----------
+    tree
+        An ``xarray.DataTree``, e.g. ``fit.to_arviz()``.
+    path
+        File to write (``.nc``); overwritten if it exists.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        If ``tree`` is not a ``DataTree``.
+    """
     if not isinstance(tree, xr.DataTree):
         raise TypeError(f"tree must be an xarray.DataTree (e.g. fit.to_arviz()), got {type(tree).__name__}")
     tree.to_netcdf(path, engine="h5netcdf")
@@ -799,6 +816,16 @@ def save(tree, path) -> None:
 
 def load(path):
     """Read a ``DataTree`` written by :func:`save` (NetCDF through h5netcdf: no pickle).
+
+    Parameters
+    ----------
+    path
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    xarray.DataTree
+        With every group, coordinate and attribute that was saved.
 
     Raises
     ------

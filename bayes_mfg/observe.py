@@ -29,8 +29,8 @@ So a row with a single observed state carries no information under those models
 (log-probability 0). The count models ``Poisson`` and ``NegativeBinomial`` are independent
 across states and simply drop unobserved states.
 
-Parameters
-----------
+Known and learned parameters
+----------------------------
 Every scalar parameter of a model (``concentration``, ``exposure``, ``scale``) is either
 *known* (a finite float > 0) or *learned* (a scalar ``numpyro.distributions.Distribution``
 with non-negative support, the prior): a learned parameter ``p`` of the site ``name`` is the

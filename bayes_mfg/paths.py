@@ -164,6 +164,22 @@ def apply_link(eta: Any, spec: ParameterSpec, link: str = "auto", floor: float =
 
     ``identity``: ``eta``; ``softplus`` / ``exp``: ``(spec.lower or 0) + floor + link(eta)``
     (``"auto"`` picks softplus when ``spec.lower`` is set, identity otherwise).
+
+    Parameters
+    ----------
+    eta
+        Unconstrained values (any shape).
+    spec
+        The parameter's :class:`~bayes_mfg.games.ParameterSpec` (its lower bound).
+    link
+        One of :data:`LINKS`.
+    floor
+        Margin kept above the lower bound by the positive links.
+
+    Returns
+    -------
+    jax.Array
+        Values on the parameter's scale, the shape of ``eta``.
     """
     kind = _resolve_link(link, spec)
     eta = jnp.asarray(eta)
@@ -178,7 +194,19 @@ def inverse_link(
 ) -> np.ndarray:
     """The ``eta`` at which :func:`apply_link` returns ``value`` (NumPy, elementwise).
 
-    ``argname`` is the name used for ``value`` in error messages.
+    Parameters
+    ----------
+    value
+        Values on the parameter's scale.
+    spec, link, floor
+        As for :func:`apply_link`.
+    argname
+        The name used for ``value`` in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``eta`` with ``apply_link(eta) == value``.
 
     Raises
     ------
@@ -902,6 +930,15 @@ class Hierarchical(ParameterPath):
 # ============================================================================ as_path
 def as_path(x: Any) -> ParameterPath:
     """``x`` itself for a :class:`ParameterPath`, ``Constant(prior=x)`` for a distribution.
+
+    Parameters
+    ----------
+    x
+        A :class:`ParameterPath` or a NumPyro ``Distribution``.
+
+    Returns
+    -------
+    ParameterPath
 
     Raises
     ------

@@ -130,6 +130,20 @@ def heldout_error(fit: Any, data: Observations, *, num_samples: int | None = 500
     the root mean squared error of the posterior predictive mean count ``E[y | fit]``
     against the observed counts (on the counts' own scale, so it also scores the
     predicted volume, which renormalised shares ignore).
+
+    Parameters
+    ----------
+    fit
+        A NUTS or SVI result.
+    data
+        Observations to score (usually trajectories not used in the fit).
+    num_samples, seed
+        As for :func:`posterior_predictive`.
+
+    Returns
+    -------
+    dict
+        ``mse``, ``rmse``, ``n_entries`` (and ``count_rmse`` for counts).
     """
     pred = posterior_predictive(fit, data, num_samples=num_samples, seed=seed)
     mu = pred["mu"].mean(axis=0)
@@ -159,6 +173,17 @@ def heldout_log_density(fit: Any, data: Observations, *, num_samples: int | None
     ``mu0``) from their prior given ``shared_s`` (for trajectories the fit never saw).
     ``data`` should hold trajectories not used in the fit; on the fitted ones this is the
     in-sample (optimistic) lpd with redrawn trajectory-level parameters.
+
+    Parameters
+    ----------
+    fit
+        A NUTS or SVI result.
+    data
+        The trajectories to score (their values, times, mask and ``mu0``).
+    num_samples
+        Posterior draws used (NUTS: evenly thinned; ``None`` = all; SVI default 500).
+    seed
+        Seed of the guide draws and of the trajectory-level draws.
 
     Returns
     -------

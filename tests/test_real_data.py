@@ -265,3 +265,19 @@ def test_heldout_log_density_and_count_error_match_a_direct_computation():
     mean_count = 20000.0 * np.mean(mus, axis=0)
     direct = np.sqrt(np.mean((mean_count - test.values)[test.mask] ** 2))
     assert err["count_rmse"] == pytest.approx(direct, rel=0.1)
+
+
+# ---------------------------------------------------------------------------- import order
+def test_importing_arviz_before_numpyro_and_bayes_mfg_still_gives_a_working_numpyro():
+    """arviz-base imports NumPyro lazily; imported first, it left numpyro.distributions without its
+    ``distribution`` attribute and numpyro.factor (used by every CalibrationModel) failed."""
+    import subprocess
+    import sys
+
+    code = ("import arviz\nimport numpyro.distributions as d\nimport bayes_mfg as bm\nimport numpyro\n"
+            "assert hasattr(d, 'distribution')\n"
+            "tr = numpyro.handlers.trace(numpyro.handlers.seed(lambda: numpyro.factor('f', 1.0), 0)).get_trace()\n"
+            "print(tr['f']['type'])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "sample"

@@ -82,8 +82,16 @@ def simulate(
     total_count
         Counts per (trajectory, time) for count observation models that need it
         (``Multinomial``); default ``n_agents`` or 1000.
+    mu0_concentration
+        Concentration of the Dirichlet draws of ``mu0`` when it is not given.
     seed
         Seed of every random draw.
+
+    Returns
+    -------
+    Simulation
+        ``data`` (an :class:`~bayes_mfg.Observations` with the noisy values and ``mu0``),
+        the exact equilibrium ``mu`` and the true parameter paths.
     """
     if not isinstance(game, Game):
         raise TypeError(f"game must be a bayes_mfg.games.Game, got {type(game).__name__}")
@@ -157,6 +165,19 @@ def simulate_agents(game: Game, rates: jax.Array, mu0: jax.Array, n_agents: int,
     ``rates[n]`` (:func:`bayes_mfg.equilibrium.dynamics.transition_matrix`: ``expm(dt Q_n)``,
     the exact law of the jump process with frozen rates, for ``scheme="exponential"``). So
     the empirical shares converge to the game's discretised mean field as ``n_agents`` grows.
+
+    Parameters
+    ----------
+    game
+        The game (its grid and scheme).
+    rates
+        ``(N - 1, d, d)`` jump rates per step, e.g. ``equilibrium(...).rates``.
+    mu0
+        ``(d,)`` initial distribution of the agents.
+    n_agents
+        Population size.
+    key
+        A JAX PRNG key.
 
     Returns
     -------

@@ -75,6 +75,9 @@ def assign_zones(
 ) -> dict[str, str]:
     """``{sensor: zone}``: each sensor goes to the nearest zone anchor.
 
+    Distances use the local equirectangular projection
+    ``dx = (lon - lon_a) cos(lat_a) 111320 m``, ``dy = (lat - lat_a) 110540 m``.
+
     Parameters
     ----------
     locations
@@ -82,8 +85,15 @@ def assign_zones(
     anchors
         ``{zone name: (latitude, longitude)}`` (default :data:`ZONE_ANCHORS`).
 
-    Distances use the local equirectangular projection
-    ``dx = (lon - lon_a) cos(lat_a) 111320 m``, ``dy = (lat - lat_a) 110540 m``.
+    Returns
+    -------
+    dict
+        ``{sensor name: zone name}``.
+
+    Examples
+    --------
+    >>> assign_zones({"ferry": (-36.8431, 174.7663)})
+    {'ferry': 'waterfront'}
     """
     anchors = dict(ZONE_ANCHORS if anchors is None else anchors)
     if len(anchors) < 1:

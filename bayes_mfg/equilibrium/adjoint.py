@@ -102,6 +102,11 @@ class Unrolled:
     Runs exactly ``n_iter`` solver steps with ``lax.scan`` and differentiates through all
     of them: memory grows linearly with ``n_iter``. Use a contractive solver (e.g. damped
     Picard) and enough iterations for the derivative to converge too.
+
+    Parameters
+    ----------
+    n_iter
+        Number of solver steps run and differentiated through.
     """
 
     n_iter: int = 1000
@@ -136,7 +141,22 @@ def _richardson(op: Callable[[Array], Array], v: Array, w0: Array, omega: float,
 
 
 def solve_adjoint(adjoint: ImplicitAdjoint, vjp_x: Callable[[Array], Array], v: Array) -> tuple[Array, AdjointInfo]:
-    """Solve ``(I - J^T) w = v`` where ``vjp_x(w) = J^T w``; return ``w`` and its diagnostics."""
+    """Solve ``(I - J^T) w = v`` where ``vjp_x(w) = J^T w``; return ``w`` and its diagnostics.
+
+    Parameters
+    ----------
+    adjoint
+        Linear solver settings.
+    vjp_x
+        ``w -> J^T w`` with ``J = d_mu G`` at the fixed point.
+    v
+        The right-hand side (the cotangent of the fixed point).
+
+    Returns
+    -------
+    tuple
+        ``(w, AdjointInfo)``.
+    """
 
     def op(w):
         return w - vjp_x(w)

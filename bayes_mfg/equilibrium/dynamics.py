@@ -34,7 +34,20 @@ from bayes_mfg.games.base import Array, Control, Game, Params
 
 
 def generator(rates: Array) -> Array:
-    """Generator ``Q`` of a jump process from off-diagonal rates (diagonal of ``rates`` ignored)."""
+    """Generator ``Q`` of a jump process from off-diagonal rates (diagonal of ``rates`` ignored).
+
+    ``Q[x, y] = a[x, y]`` for ``y != x`` and ``Q[x, x] = -sum_{y != x} a[x, y]``.
+
+    Parameters
+    ----------
+    rates
+        ``(..., d, d)`` jump rates.
+
+    Returns
+    -------
+    jax.Array
+        ``(..., d, d)`` generator (rows sum to 0).
+    """
     d = rates.shape[-1]
     off = rates * (1.0 - jnp.eye(d, dtype=rates.dtype))
     return off - jnp.diag(jnp.sum(off, axis=-1))
@@ -164,7 +177,22 @@ def _forward_step(scheme: str, mu: Array, rates: Array, dt: float) -> Array:
 
 
 def hjb(game: Game, mu: Array, params: Params) -> Array:
-    """Backward sweep: the value path ``u`` (shape ``(N, d)``) given the mean-field path ``mu``."""
+    """Backward sweep: the value path ``u`` (shape ``(N, d)``) given the mean-field path ``mu``.
+
+    Parameters
+    ----------
+    game
+        The game (costs, best response, grid, scheme).
+    mu
+        ``(N, d)`` mean-field path.
+    params
+        Parameter paths, as returned by ``game.params``.
+
+    Returns
+    -------
+    jax.Array
+        ``(N, d)`` value path, ``u[N - 1] = g(mu[N - 1])``.
+    """
     dt = game.dt
     u_last = game.terminal_cost(mu[-1], game.at_step(params, -1))
 
@@ -194,7 +222,24 @@ class ForwardSweep(NamedTuple):
 
 
 def kolmogorov(game: Game, u: Array, params: Params, mu0: Array) -> ForwardSweep:
-    """Forward sweep: the distribution path driven by the best response to the value path ``u``."""
+    """Forward sweep: the distribution path driven by the best response to the value path ``u``.
+
+    Parameters
+    ----------
+    game
+        The game.
+    u
+        ``(N, d)`` value path.
+    params
+        Parameter paths, as returned by ``game.params``.
+    mu0
+        ``(d,)`` initial distribution.
+
+    Returns
+    -------
+    ForwardSweep
+        ``mu`` ``(N, d)`` and the ``rates`` ``(N - 1, d, d)`` used on each step.
+    """
     dt = game.dt
     d = game.n_states
 
@@ -232,5 +277,18 @@ def best_response_map(game: Game, mu: Array, params: Params, mu0: Array) -> Arra
 
 
 def max_jump_probability(game: Game, rates: Array) -> Array:
-    """``dt * max_{n, x} sum_y a_n[x, y]``: explicit Euler stays on the simplex only if <= 1."""
+    """``dt * max_{n, x} sum_y a_n[x, y]``: explicit Euler stays on the simplex only if <= 1.
+
+    Parameters
+    ----------
+    game
+        The game (its ``dt``).
+    rates
+        ``(N - 1, d, d)`` jump rates (off-diagonal).
+
+    Returns
+    -------
+    jax.Array
+        The scalar stability number.
+    """
     return game.dt * jnp.max(jnp.sum(rates, axis=-1))

@@ -25,7 +25,19 @@ from bayes_mfg.games.base import Array, Game, Params
 
 
 class Status(enum.IntEnum):
-    """Why the solve stopped (``SolverInfo.status``)."""
+    """Why the solve stopped (``SolverInfo.status``).
+
+    Attributes
+    ----------
+    SUCCESS
+        Converged: ``max|G(mu) - mu| <= tol``.
+    MAX_ITERATIONS
+        ``max_iter`` reached first.
+    NONFINITE
+        The map returned NaN/inf.
+    EULER_UNSTABLE
+        Explicit Euler with ``dt * max out-rate > 1`` (``mu`` would leave the simplex).
+    """
 
     SUCCESS = 0
     MAX_ITERATIONS = 1
@@ -284,6 +296,21 @@ def adjoint_info(
 
     Solves ``(I - d_mu G(mu*))^T w = cotangent`` exactly as the implicit gradient does and
     returns its :class:`AdjointInfo` (relative residual, converged, whether the fallback ran).
+
+    Parameters
+    ----------
+    game, params, mu0
+        The game, its parameters and the initial distribution of the solved equilibrium.
+    result
+        The :class:`Equilibrium` returned by :func:`equilibrium` for them.
+    cotangent
+        ``(N, d)`` the cotangent of ``mu`` (e.g. the gradient of a loss in ``mu``).
+    adjoint
+        The :class:`ImplicitAdjoint` settings (default ``ImplicitAdjoint()``).
+
+    Returns
+    -------
+    AdjointInfo
     """
     adjoint = ImplicitAdjoint() if adjoint is None else adjoint
     params = game.params(**params)

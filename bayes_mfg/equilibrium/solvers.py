@@ -254,7 +254,25 @@ def default_tol(solver: Solver, dtype: Any) -> float:
 
 
 def iterate(solver: Solver, fn: FixedPointFn, x0: Array, args: Any, tol: float):
-    """Run ``solver`` until ``max|G(x) - x| <= tol``, ``max_iter`` or a non-finite G."""
+    """Run ``solver`` until ``max|G(x) - x| <= tol``, ``max_iter`` or a non-finite G.
+
+    Parameters
+    ----------
+    solver
+        A :class:`Picard` or :class:`Anderson` solver.
+    fn
+        The fixed-point map ``G(x, args)``.
+    x0
+        Starting point.
+    args
+        Passed to ``fn``.
+    tol
+        Tolerance on ``max|G(x) - x|``.
+
+    Returns
+    -------
+    The solver's final state (``x``, ``residual``, ``iteration``, ...).
+    """
     state = solver.init(fn, x0, args)
 
     def cond(s):
@@ -264,7 +282,19 @@ def iterate(solver: Solver, fn: FixedPointFn, x0: Array, args: Any, tol: float):
 
 
 def unroll(solver: Solver, fn: FixedPointFn, x0: Array, args: Any, n_iter: int):
-    """Run exactly ``n_iter`` steps with ``lax.scan`` (differentiable by reverse-mode autodiff)."""
+    """Run exactly ``n_iter`` steps with ``lax.scan`` (differentiable by reverse-mode autodiff).
+
+    Parameters
+    ----------
+    solver, fn, x0, args
+        As for :func:`iterate`.
+    n_iter
+        Number of steps.
+
+    Returns
+    -------
+    The solver's state after ``n_iter`` steps.
+    """
     state = solver.init(fn, x0, args)
     state, _ = jax.lax.scan(lambda s, _: (solver.step(fn, s, args), None), state, None, length=n_iter)
     return state

@@ -49,6 +49,13 @@ class MobilityNetwork(Game):
     and ``c >= 0`` (congestion weight); all may vary in time. With ``c = 0`` the value
     stays identically 0 and ``a* = q``: the no-game baseline (forward Kolmogorov with
     rates ``q``).
+
+    Parameters
+    ----------
+    n_states
+        Number of zones ``d``.
+    horizon, n_steps, scheme
+        Time grid and time-stepping scheme (see :class:`Game`).
     """
 
     n_states: int

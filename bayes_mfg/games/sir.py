@@ -26,7 +26,13 @@ class SIR(Game):
         alpha* = clip(1 - beta mu(I) (u(I) - u(S)) / c_alpha, 0, 1)
 
     Reference settings: T = 40, N = 100, c_alpha = 1, c_infected = 0.1,
-    beta in [0.2, 0.6], gamma in [0.05, 0.2].
+    beta in [0.2, 0.6], gamma in [0.05, 0.2]. With ``c_infected = 0`` nobody distances
+    (``alpha* = 1``): the classical SIR.
+
+    Parameters
+    ----------
+    horizon, n_steps, scheme
+        Time grid and time-stepping scheme (see :class:`Game`).
     """
 
     n_states: ClassVar[int] = 3
