@@ -113,7 +113,7 @@ MALFORMED = {
     "model fixed twice": (lambda: bm.CalibrationModel(LQ, {"gamma": bm.paths.Constant()}, OBS, fixed={"gamma": 1.0}),
                           ValueError, "cannot also be fixed"),
     "model mu0 mode": (lambda: bm.CalibrationModel(LQ, {"gamma": bm.paths.Constant()}, OBS, mu0="given"), ValueError,
-                       r"mu0 must be one of \('auto', 'data', 'latent'\)"),
+                       r"mu0 must be one of \('auto', 'data', 'latent', 'shared'\)"),
     "model observation type": (lambda: bm.CalibrationModel(LQ, {"gamma": bm.paths.Constant()}, "dirichlet"), TypeError,
                                "observation must be a bayes_mfg.observe.ObservationModel"),
     "data wrong kind": (lambda: bm.CalibrationModel(LQ, {"gamma": bm.paths.Constant()}, bm.observe.Poisson()).check_data(DATA),
