@@ -117,6 +117,11 @@ class Comparison:
         The unit left out.
     warnings
         Pareto-k and fallback messages (also emitted as ``UserWarning``).
+
+    Examples
+    --------
+    >>> cmp = bm.compare({"game": fit_game, "no game": fit_baseline}, test_data=test)  # doctest: +SKIP
+    >>> cmp.table, cmp.difference("game", "no game"), cmp.plot()  # doctest: +SKIP
     """
 
     table: pd.DataFrame
@@ -184,6 +189,11 @@ def loo(fit: Any, *, unit: str = "trajectory", kfold: int | None = 5, name: str 
     ModelLOO
         ``elpd``, ``se``, ``p``, ``pointwise``, ``pareto_k``, ``n_bad_k`` and ``method``
         (``"psis-loo"`` or ``"kfold"``).
+
+    Examples
+    --------
+    >>> m = bm.loo(fit, unit="trajectory", kfold=5)  # doctest: +SKIP
+    >>> m.elpd, m.se, m.method, m.n_bad_k  # doctest: +SKIP
     """
     check_choice("unit", unit, UNITS)
     if kfold is not None:

@@ -41,6 +41,14 @@ class Observations:
         ``(n_trajectories, n_states)`` initial distributions, or ``None`` (latent).
     state_names, trajectory_names
         Labels used as coordinates in ArviZ output.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np
+    >>> values = np.array([[0.5, 0.5], [0.6, np.nan]])  # NaN: not observed
+    >>> data = bm.Observations.from_arrays(values, times=[0.0, 1.0])
+    >>> data.values.shape, data.mask[0, 1].tolist()
+    ((1, 2, 2), [True, False])
     """
 
     values: np.ndarray

@@ -54,6 +54,11 @@ class SolverFailures:
         Parameter values of the first :data:`MAX_EXAMPLES` rejected proposals (their first
         failing trajectory; ``{parameter: value}``, a path constant in time given as that
         constant).
+
+    Examples
+    --------
+    >>> fit = bm.fit_nuts(model, data)  # doctest: +SKIP
+    >>> print(fit.failures.message())   # doctest: +SKIP
     """
 
     n_rejected: int = 0

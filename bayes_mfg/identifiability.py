@@ -153,6 +153,11 @@ class IdentifiabilityReport:
         sensitivity), or None when unavailable.
     statements
         The findings in words (one line each).
+
+    Examples
+    --------
+    >>> rep = bm.identifiability(fit)  # doctest: +SKIP
+    >>> rep.identified, rep.weak_directions, rep.plot_contraction()  # doctest: +SKIP
     """
 
     parameters: pd.DataFrame

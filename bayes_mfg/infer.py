@@ -199,6 +199,11 @@ class SVIResult:
         The NumPyro ``SVI`` object.
     seed
         The seed used.
+
+    Examples
+    --------
+    >>> fit = bm.fit_svi(model, data)  # doctest: +SKIP
+    >>> fit.losses[-1], fit.params, fit.to_arviz()  # doctest: +SKIP
     """
 
     model: CalibrationModel
@@ -338,6 +343,15 @@ def fit_svi(
     -------
     SVIResult
         With ``params``, ``losses``, ``median()``, ``sample_posterior()`` and ``to_arviz()``.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpyro.distributions as dist
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> sim = bm.datasets.simulate(game, {"gamma": 1.3}, 10, bm.observe.Dirichlet(500.0), seed=1)
+    >>> model = bm.CalibrationModel(game, {"gamma": dist.LogNormal(0.0, 0.5)}, bm.observe.Dirichlet(500.0))
+    >>> fit = bm.fit_svi(model, sim.data, guide="normal", num_steps=2000)  # doctest: +SKIP
+    >>> fit.sample_posterior(1000)["gamma"].mean()  # doctest: +SKIP
     """
     _check_fit_args(model, data)
     check_positive_int("num_steps", num_steps)
@@ -398,6 +412,11 @@ class NUTSResult:
     failures
         :class:`bayes_mfg.failures.SolverFailures`: proposals rejected because an
         equilibrium (or adjoint) solve failed, per phase, with the failing parameter values.
+
+    Examples
+    --------
+    >>> fit = bm.fit_nuts(model, data)  # doctest: +SKIP
+    >>> fit.flat_samples()["gamma"].shape, fit.to_arviz()  # doctest: +SKIP
     """
 
     model: CalibrationModel
@@ -495,6 +514,11 @@ class LaplaceResult:
         Whether the optimiser reached ``gtol`` (gradient norm) within ``max_steps``.
     n_steps, grad_norm, potential
         Optimiser steps, final gradient norm, ``U(z_map)``.
+
+    Examples
+    --------
+    >>> lap = bm.laplace(model, data)  # doctest: +SKIP
+    >>> lap.map_values, lap.covariance, lap.converged  # doctest: +SKIP
     """
 
     z_map: np.ndarray
@@ -548,6 +572,11 @@ def laplace(
     Returns
     -------
     LaplaceResult
+
+    Examples
+    --------
+    >>> lap = bm.laplace(model, data)  # doctest: +SKIP
+    >>> fit = bm.fit_nuts(model, data, init="laplace")  # doctest: +SKIP
     """
     from jax.flatten_util import ravel_pytree
     from numpyro.infer.util import initialize_model
@@ -704,6 +733,12 @@ def fit_nuts(
     sampling separately, with the failing parameter values) and a RuntimeWarning says how
     many there were. The posterior is then the one restricted to the parameters where the
     equilibrium converges.
+
+    Examples
+    --------
+    >>> fit = bm.fit_nuts(model, data, chains=2, warmup=500, samples=1000)  # doctest: +SKIP
+    >>> tree = fit.to_arviz()                  # posterior, log_likelihood, sample_stats, ...  # doctest: +SKIP
+    >>> fit.failures.n_rejected                # failed equilibrium solves, never NaN  # doctest: +SKIP
     """
     from bayes_mfg import checkpoint as ckpt
 
@@ -808,6 +843,10 @@ def save(tree, path) -> None:
     ------
     TypeError
         If ``tree`` is not a ``DataTree``.
+
+    Examples
+    --------
+    >>> bm.save(fit.to_arviz(), "fit.nc")  # doctest: +SKIP
     """
     if not isinstance(tree, xr.DataTree):
         raise TypeError(f"tree must be an xarray.DataTree (e.g. fit.to_arviz()), got {type(tree).__name__}")
@@ -833,6 +872,11 @@ def load(path):
         If ``path`` does not exist.
     ValueError
         If ``path`` is not a NetCDF/HDF5 file.
+
+    Examples
+    --------
+    >>> tree = bm.load("fit.nc")  # doctest: +SKIP
+    >>> tree["sample_stats"]["solver_residual"].max()  # doctest: +SKIP
     """
     p = pathlib.Path(path)
     if not p.is_file():

@@ -100,6 +100,13 @@ class PathContext(NamedTuple):
         inputs of :class:`Neural` paths), or None when no path needs them.
     n_trajectories
         Number of observed trajectories ``n_traj``.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> ctx = bm.paths.PathContext.from_game(bm.games.LinearQuadratic(n_states=3, n_steps=20), n_trajectories=4)
+    >>> ctx.times.shape, ctx.n_trajectories
+    ((20,), 4)
     """
 
     times: Array
@@ -180,6 +187,13 @@ def apply_link(eta: Any, spec: ParameterSpec, link: str = "auto", floor: float =
     -------
     jax.Array
         Values on the parameter's scale, the shape of ``eta``.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> spec = bm.games.LinearQuadratic(n_states=3).parameter_specs()["gamma"]  # lower bound 0
+    >>> float(bm.paths.apply_link(-50.0, spec))  # softplus link: never below lower + floor
+    0.001
     """
     kind = _resolve_link(link, spec)
     eta = jnp.asarray(eta)
@@ -213,6 +227,14 @@ def inverse_link(
     ValueError
         For a positive link and a ``value`` at or below ``(spec.lower or 0) + floor``, or a
         non-finite ``value``.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> spec = bm.games.LinearQuadratic(n_states=3).parameter_specs()["gamma"]
+    >>> eta = bm.paths.inverse_link(1.55, spec)
+    >>> round(float(bm.paths.apply_link(eta, spec)), 12)
+    1.55
     """
     kind = _resolve_link(link, spec)
     v = np.asarray(value, dtype=np.float64)
@@ -290,6 +312,13 @@ def bspline_basis(times: Any, n_knots: int, degree: int = 3, horizon: float | No
     -------
     numpy.ndarray
         ``(len(times), n_knots)``, read-only (cached per grid).
+
+    Examples
+    --------
+    >>> import numpy as np, bayes_mfg as bm
+    >>> B = bm.paths.bspline_basis(np.linspace(0.0, 2.0, 5), n_knots=4, degree=3)
+    >>> B.shape, np.allclose(B.sum(axis=1), 1.0)
+    ((5, 4), True)
     """
     degree = check_positive_int("degree", degree, minimum=0)
     n_knots = check_positive_int("n_knots", n_knots, minimum=degree + 1)
@@ -377,7 +406,16 @@ def _broadcast_path(values: Array, n_traj: int, n_steps: int, shape: tuple[int, 
 
 # ============================================================================ base
 class ParameterPath(abc.ABC):
-    """A parameter path ``gamma(t, mu)``: a NumPyro sub-model returning parameter values."""
+    """A parameter path ``gamma(t, mu)``: a NumPyro sub-model returning parameter values.
+
+    Examples
+    --------
+    The four paths of this module subclass it:
+
+    >>> import bayes_mfg as bm
+    >>> all(issubclass(p, bm.paths.ParameterPath) for p in (bm.paths.Constant, bm.paths.TimeSpline, bm.paths.Neural, bm.paths.Hierarchical))
+    True
+    """
 
     @abc.abstractmethod
     def __call__(self, name: str, spec: ParameterSpec, ctx: PathContext) -> Array:
@@ -437,6 +475,14 @@ class Constant(ParameterPath):
         shifted to start at ``spec.lower`` for a bounded parameter (``lower + exp(N(0, 1))``),
         ``Normal(0, 1)`` for an unbounded one. For a bounded parameter the prior's support
         must lie above ``spec.lower`` (checked when the support says so).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpyro.distributions as dist
+    >>> path = bm.paths.Constant(prior=dist.LogNormal(0.0, 0.5))
+    >>> model = bm.CalibrationModel(bm.games.LinearQuadratic(n_states=3), {"gamma": path}, bm.observe.Dirichlet(500.0))
+    >>> model.parameter_names
+    ('gamma',)
     """
 
     prior: dist.Distribution | None = None
@@ -551,6 +597,15 @@ class TimeSpline(_LinkedPath):
         :meth:`around`. Cannot be combined with a non-zero ``loc``.
     centered
         Sample the coefficients ``w`` directly (see above) instead of the increments.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> path = bm.paths.TimeSpline.around(1.0, n_knots=6, smoothness=0.3)  # prior centred on gamma(t) = 1
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> model = bm.CalibrationModel(game, {"gamma": path}, bm.observe.Dirichlet(500.0))
+    >>> sorted(model.site_dims())[:3]
+    ['gamma_path', 'gamma_weights', 'gamma_z']
     """
 
     n_knots: int = 8
@@ -687,6 +742,13 @@ class Neural(_LinkedPath):
         Seed of the initial weights.
     init_weight_scale
         Factor on the last layer's initial weights when ``init_value`` is given.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> path = bm.paths.Neural(inputs=("t", "mu"), hidden=(16, 16), init_value=1.0)  # a point network (SVI)
+    >>> path.uses_mu_input
+    True
     """
 
     inputs: tuple[str, ...] = ("t", "mu")
@@ -860,6 +922,13 @@ class Hierarchical(ParameterPath):
     scale
         Prior of the spread ``sigma`` (scalar distribution with non-negative support;
         default ``HalfNormal(0.5)``), or a fixed number >= 0.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpyro.distributions as dist
+    >>> path = bm.paths.Hierarchical(dist.LogNormal(0.0, 0.5), scale=dist.HalfNormal(0.2))
+    >>> type(path.population).__name__
+    'Constant'
     """
 
     population: Any
@@ -944,6 +1013,12 @@ def as_path(x: Any) -> ParameterPath:
     ------
     TypeError
         For anything else.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpyro.distributions as dist
+    >>> bm.paths.as_path(dist.LogNormal(0.0, 1.0))
+    Constant(prior=<numpyro.distributions.continuous.LogNormal object at ...>)
     """
     if isinstance(x, ParameterPath):
         return x

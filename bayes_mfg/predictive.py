@@ -95,6 +95,11 @@ def posterior_predictive(
         ``mu``: ``(S, n_traj, n_times, d)`` equilibrium shares at the observed times;
         ``obs``: the same shape, new observations (counts for count data);
         ``solver_converged``: ``(S, n_traj)``.
+
+    Examples
+    --------
+    >>> pred = bm.posterior_predictive(fit, test_data, num_samples=500)  # doctest: +SKIP
+    >>> pred["mu"].shape                      # (draws, trajectories, times, states)  # doctest: +SKIP
     """
     fit = _check_fit(fit)
     model = fit.model
@@ -144,6 +149,10 @@ def heldout_error(fit: Any, data: Observations, *, num_samples: int | None = 500
     -------
     dict
         ``mse``, ``rmse``, ``n_entries`` (and ``count_rmse`` for counts).
+
+    Examples
+    --------
+    >>> bm.heldout_error(fit, test_data)["rmse"]  # doctest: +SKIP
     """
     pred = posterior_predictive(fit, data, num_samples=num_samples, seed=seed)
     mu = pred["mu"].mean(axis=0)
@@ -190,6 +199,11 @@ def heldout_log_density(fit: Any, data: Observations, *, num_samples: int | None
     dict
         ``elpd`` (sum over trajectories), ``se`` (``sqrt(J var(lpd_j))``), ``pointwise``
         (``(J,)`` array), ``per_observation`` (``elpd`` / number of observed rows).
+
+    Examples
+    --------
+    >>> res = bm.heldout_log_density(fit_game, test_data)  # doctest: +SKIP
+    >>> res["elpd"], res["se"]  # doctest: +SKIP
     """
     from scipy.special import logsumexp
 
@@ -237,6 +251,10 @@ class PredictiveCheck:
         ``(S, n_traj, n_times, d)`` equilibrium shares.
     times, state_names, trajectory_names
         Coordinates.
+
+    Examples
+    --------
+    >>> print(bm.predictive_check(fit).to_markdown())  # doctest: +SKIP
     """
 
     coverage: pd.DataFrame
@@ -309,6 +327,11 @@ def predictive_check(
     Returns
     -------
     PredictiveCheck
+
+    Examples
+    --------
+    >>> check = bm.predictive_check(fit, test_data, prob=0.9)  # doctest: +SKIP
+    >>> check.overall, check.plot(trajectories=(0, 1))  # doctest: +SKIP
     """
     if not 0 < prob < 1:
         raise ValueError(f"prob must be in (0, 1), got {prob}")

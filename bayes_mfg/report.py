@@ -238,6 +238,10 @@ def report(
     -------
     pathlib.Path
         The written file.
+
+    Examples
+    --------
+    >>> bm.report(fit, "report.html", test_data=test)  # doctest: +SKIP
     """
     from bayes_mfg.comparison import compare
 

@@ -72,6 +72,10 @@ class SBCResult:
         What fitted the posteriors.
     draws
         ``(n_kept, L, P)`` the posterior draws that were ranked.
+
+    Examples
+    --------
+    >>> bm.sbc(model, design, n_sims=100).to_markdown()  # doctest: +SKIP
     """
 
     ranks: pd.DataFrame
@@ -284,6 +288,11 @@ def sbc(
     Returns
     -------
     SBCResult
+
+    Examples
+    --------
+    >>> res = bm.sbc(model, design, n_sims=100, method="laplace")  # doctest: +SKIP
+    >>> res.p_value, res.to_markdown()  # doctest: +SKIP
     """
     from bayes_mfg.predictive import global_sites
 

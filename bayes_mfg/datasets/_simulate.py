@@ -33,6 +33,13 @@ class Simulation(NamedTuple):
     game
         The game that generated the data (a :class:`MeanFieldDependent` wrapper when a truth
         was a function of ``(t, mu)``).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> sim = bm.datasets.simulate(bm.games.LinearQuadratic(n_states=3, n_steps=20), {"gamma": 1.3}, 2, seed=0)
+    >>> sim.mu.shape, sim.truth["gamma"].shape
+    ((2, 20, 3), (2, 20))
     """
 
     data: Observations
@@ -92,6 +99,14 @@ def simulate(
     Simulation
         ``data`` (an :class:`~bayes_mfg.Observations` with the noisy values and ``mu0``),
         the exact equilibrium ``mu`` and the true parameter paths.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> sim = bm.datasets.simulate(game, {"gamma": 1.3}, 5, bm.observe.Dirichlet(500.0), seed=1)
+    >>> sim.data.values.shape, sim.data.kind
+    ((5, 20, 3), 'fractions')
     """
     if not isinstance(game, Game):
         raise TypeError(f"game must be a bayes_mfg.games.Game, got {type(game).__name__}")
@@ -183,6 +198,15 @@ def simulate_agents(game: Game, rates: jax.Array, mu0: jax.Array, n_agents: int,
     -------
     jax.Array
         ``(N, d)`` counts per state and time step.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, jax
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> eq = bm.equilibrium(game, game.params(gamma=1.3), [0.5, 0.3, 0.2])
+    >>> counts = bm.datasets.simulate_agents(game, eq.rates, eq.mu[0], 1000, jax.random.PRNGKey(0))
+    >>> counts.shape, int(counts[0].sum())
+    ((20, 3), 1000)
     """
     d = game.n_states
     dt = game.dt

@@ -136,6 +136,12 @@ class PedestrianCounts:
     notes
         Counts of what the preprocessing masked (``missing_values``, ``absent_hours``,
         ``duplicated_hours``, ``zero_sensor_days``, ``masked_zone_hours``).
+
+    Examples
+    --------
+    >>> ped = bm.datasets.load_auckland_pedestrians()  # doctest: +SKIP
+    >>> ped.select("weekday").observations.n_trajectories  # doctest: +SKIP
+    85
     """
 
     observations: Observations

@@ -47,6 +47,13 @@ def generator(rates: Array) -> Array:
     -------
     jax.Array
         ``(..., d, d)`` generator (rows sum to 0).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from bayes_mfg.equilibrium import generator
+    >>> generator(jnp.array([[0.0, 2.0], [1.0, 0.0]])).tolist()
+    [[-2.0, 2.0], [1.0, -1.0]]
     """
     d = rates.shape[-1]
     off = rates * (1.0 - jnp.eye(d, dtype=rates.dtype))
@@ -192,6 +199,17 @@ def hjb(game: Game, mu: Array, params: Params) -> Array:
     -------
     jax.Array
         ``(N, d)`` value path, ``u[N - 1] = g(mu[N - 1])``.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, jax.numpy as jnp
+    >>> from bayes_mfg.equilibrium import dynamics
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> params, mu0 = game.params(gamma=1.55), jnp.array([0.5, 0.3, 0.2])
+    >>> eq = bm.equilibrium(game, params, mu0)
+    >>> u = dynamics.hjb(game, eq.mu, params)
+    >>> bool(jnp.allclose(u, eq.value))
+    True
     """
     dt = game.dt
     u_last = game.terminal_cost(mu[-1], game.at_step(params, -1))
@@ -239,6 +257,17 @@ def kolmogorov(game: Game, u: Array, params: Params, mu0: Array) -> ForwardSweep
     -------
     ForwardSweep
         ``mu`` ``(N, d)`` and the ``rates`` ``(N - 1, d, d)`` used on each step.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, jax.numpy as jnp
+    >>> from bayes_mfg.equilibrium import dynamics
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> params, mu0 = game.params(gamma=1.55), jnp.array([0.5, 0.3, 0.2])
+    >>> eq = bm.equilibrium(game, params, mu0)
+    >>> sweep = dynamics.kolmogorov(game, eq.value, params, mu0)
+    >>> float(jnp.max(jnp.abs(sweep.mu - eq.mu))) < 1e-10  # at the equilibrium: a fixed point
+    True
     """
     dt = game.dt
     d = game.n_states
@@ -272,6 +301,16 @@ def best_response_map(game: Game, mu: Array, params: Params, mu0: Array) -> Arra
     -------
     Array
         ``(N, d)`` distribution path of the population playing the best response to ``mu``.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> params, mu0 = game.params(gamma=1.55), [0.5, 0.3, 0.2]
+    >>> import jax.numpy as jnp
+    >>> eq = bm.equilibrium(game, params, mu0)
+    >>> float(jnp.max(jnp.abs(bm.best_response_map(game, eq.mu, params, jnp.asarray(mu0)) - eq.mu))) < 1e-10
+    True
     """
     return kolmogorov(game, hjb(game, mu, params), params, mu0).mu
 
@@ -290,5 +329,15 @@ def max_jump_probability(game: Game, rates: Array) -> Array:
     -------
     jax.Array
         The scalar stability number.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, jax.numpy as jnp
+    >>> from bayes_mfg.equilibrium import dynamics
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> params, mu0 = game.params(gamma=1.55), jnp.array([0.5, 0.3, 0.2])
+    >>> eq = bm.equilibrium(game, params, mu0)
+    >>> float(dynamics.max_jump_probability(game, eq.rates)) == float(eq.info.max_jump_probability)
+    True
     """
     return game.dt * jnp.max(jnp.sum(rates, axis=-1))

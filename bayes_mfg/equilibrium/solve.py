@@ -37,6 +37,12 @@ class Status(enum.IntEnum):
         The map returned NaN/inf.
     EULER_UNSTABLE
         Explicit Euler with ``dt * max out-rate > 1`` (``mu`` would leave the simplex).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> bm.Status.EULER_UNSTABLE.value, bm.Status(0).name
+    (3, 'SUCCESS')
     """
 
     SUCCESS = 0
@@ -77,6 +83,15 @@ class SolverInfo(NamedTuple):
         A :class:`Status` code.
     max_jump_probability
         ``dt * max_{n,x} sum_y a[x, y]`` over the equilibrium rates; explicit Euler needs <= 1.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> params, mu0 = game.params(gamma=1.55), [0.5, 0.3, 0.2]
+    >>> info = bm.equilibrium(game, params, mu0).info
+    >>> bool(info.converged), bm.Status(int(info.status)).name
+    (True, 'SUCCESS')
     """
 
     iterations: Array
@@ -100,6 +115,15 @@ class Equilibrium(NamedTuple):
         ``(N - 1, d, d)`` equilibrium jump rates ``a*[x, y]`` used on each step n -> n+1.
     info
         :class:`SolverInfo`.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> params, mu0 = game.params(gamma=1.55), [0.5, 0.3, 0.2]
+    >>> eq = bm.equilibrium(game, params, mu0)
+    >>> eq.mu.shape, eq.value.shape, eq.rates.shape
+    ((20, 3), (20, 3), (19, 3, 3))
     """
 
     mu: Array
@@ -311,6 +335,16 @@ def adjoint_info(
     Returns
     -------
     AdjointInfo
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> params, mu0 = game.params(gamma=1.55), [0.5, 0.3, 0.2]
+    >>> import jax.numpy as jnp
+    >>> eq = bm.equilibrium(game, params, mu0)
+    >>> float(bm.adjoint_info(game, eq, {"gamma": 1.55}, mu0, jnp.ones((20, 3))).relative_residual) < 1e-10
+    True
     """
     adjoint = ImplicitAdjoint() if adjoint is None else adjoint
     params = game.params(**params)

@@ -46,6 +46,14 @@ class Control(NamedTuple):
         generator ``Q = a - diag(sum_y a[x, y])`` themselves).
     cost
         ``(d,)`` running cost ``f(x, a*, mu)`` paid in each state at the chosen rates.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, jax.numpy as jnp
+    >>> game = bm.games.LinearQuadratic(n_states=3)
+    >>> c = game.control(jnp.zeros(3), jnp.ones(3) / 3, game.at_step(game.params(), 0))
+    >>> c.rates.shape, c.cost.shape
+    ((3, 3), (3,))
     """
 
     rates: Array
@@ -66,6 +74,12 @@ class ParameterSpec:
         Strict lower bound (e.g. ``0.0`` for a positive parameter) or ``None``.
     doc
         One line saying what the parameter is.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> bm.games.LinearQuadratic(n_states=3).parameter_specs()["gamma"].lower
+    0.0
     """
 
     shape: tuple[int, ...] = ()
@@ -95,6 +109,16 @@ class Game(abc.ABC):
       ``mu_{n+1} = mu_n expm(dt Q_n)`` and ``u_n = expm(dt Q) u_{n+1} + int_0^dt expm(s Q) f ds``;
       positivity-preserving and mass-conserving for any step size; about 4x the cost of
       ``"implicit"`` per solve and more per gradient.
+
+    Examples
+    --------
+    A new game is a frozen dataclass with ``parameter_specs``, ``control`` and
+    ``terminal_cost``; see :class:`LinearQuadratic` for a complete one.
+
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.LinearQuadratic(n_states=4, horizon=2.0, n_steps=5)
+    >>> game.dt, game.time_grid.tolist()
+    (0.5, [0.0, 0.5, 1.0, 1.5, 2.0])
     """
 
     n_states: int
@@ -208,6 +232,12 @@ class FiniteActionGame(Game):
     exactly (``temperature == 0``: argmin, a piecewise-constant map) or softly
     (``temperature > 0``: the randomised policy ``pi(.|x) = softmax(-h[:, x] / temperature)``,
     whose rates and cost are the pi-averages; this makes the best-response map smooth).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> isinstance(bm.games.Cybersecurity(), bm.games.FiniteActionGame)
+    True
     """
 
     temperature: float

@@ -38,6 +38,13 @@ class MeanFieldDynamics(Game):
         Allowed jumps ``(x, y)``, ``x != y`` (default: all ``d (d - 1)`` pairs).
     horizon, n_steps, scheme
         As for every game; use the calibrated game's values (see :meth:`like`).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> base = bm.games.MeanFieldDynamics.like(bm.games.SIR())
+    >>> base.moves  # S -> I and I -> R, the moves the SIR game uses
+    ((0, 1), (1, 2))
     """
 
     n_states: int

@@ -36,6 +36,14 @@ class Cybersecurity(FiniteActionGame):
     ----------
     temperature
         0 (default) for the exact argmin over alpha; > 0 for the soft-min (smooth map).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.Cybersecurity(n_steps=40)
+    >>> eq = bm.equilibrium(game, game.params(), [0.25, 0.25, 0.25, 0.25])
+    >>> game.state_names, bool(eq.converged)
+    (('DI', 'DS', 'UI', 'US'), True)
     """
 
     n_states: ClassVar[int] = 4

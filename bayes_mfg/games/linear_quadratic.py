@@ -37,6 +37,14 @@ class LinearQuadratic(Game):
         (the seed paper's; stable only while dt * max out-rate <= 1).
     max_rate
         Upper clip of the rates (a fixed modelling choice, not a parameter).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> eq = bm.equilibrium(game, game.params(gamma=1.55), [0.5, 0.3, 0.2])
+    >>> bool(eq.converged), eq.mu.shape
+    (True, (20, 3))
     """
 
     n_states: int

@@ -56,6 +56,14 @@ class MobilityNetwork(Game):
         Number of zones ``d``.
     horizon, n_steps, scheme
         Time grid and time-stepping scheme (see :class:`Game`).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np
+    >>> game = bm.games.MobilityNetwork(n_states=3, n_steps=30)
+    >>> eq = bm.equilibrium(game, game.params(q=np.full((3, 3), 0.5), c=2.0), [0.6, 0.3, 0.1])
+    >>> bool(eq.converged)
+    True
     """
 
     n_states: int
@@ -109,6 +117,16 @@ class UrbanMobility(Game):
         Names of the ``K >= 1`` zones (the outside state is added last).
     horizon, n_steps, scheme
         Time grid (e.g. hours of the day) and time-stepping scheme.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.UrbanMobility(zone_names=("north", "south"), horizon=10.0, n_steps=41)
+    >>> game.state_names
+    ('north', 'south', 'outside')
+    >>> eq = bm.equilibrium(game, game.params(c=0.0), [0.1, 0.1, 0.8])
+    >>> float(abs(eq.value).max())  # no congestion: no game, the value is 0
+    0.0
     """
 
     zone_names: tuple[str, ...] = ("zone0", "zone1")
