@@ -16,7 +16,9 @@ import jax.numpy as jnp
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
 
 
-def congestion_best_response(q: Array, u: Array, crowd: Array, b: Array, c: Array) -> Control:
+def congestion_best_response(
+    q: Array, u: Array, crowd: Array, b: Array, c: Array, allowed: Array | None = None
+) -> Control:
     """Best response and running cost of the congestion-aware mobility cost.
 
     With base rates ``q`` (diagonal ignored), value ``u``, crowding ``crowd[y]`` of each
@@ -26,12 +28,16 @@ def congestion_best_response(q: Array, u: Array, crowd: Array, b: Array, c: Arra
         a*[x, y]   = max(0, q[x, y] - (c crowd[y] + u(y) - u(x)) / (2 b))
 
     (``a*`` minimises ``f(x, a) + sum_y a[x, y] (u(y) - u(x))`` over ``a >= 0``, one
-    quadratic per pair.) Returns the rates ``a*`` and the cost ``f(x, a*)``.
+    quadratic per pair.) With ``allowed`` (``(d,)``, 1 = may be entered, 0 = closed) the
+    rates into closed states are 0 (pass ``q`` already zero there). Returns the rates ``a*``
+    and the cost ``f(x, a*)``.
     """
     off = 1.0 - jnp.eye(q.shape[0], dtype=u.dtype)
     q = q * off
     du = u[None, :] - u[:, None]
     rates = jnp.maximum(0.0, q - (c * crowd[None, :] + du) / (2.0 * b)) * off
+    if allowed is not None:
+        rates = rates * allowed[None, :]
     cost = b * jnp.sum(off * (rates - q) ** 2, axis=1) + c * (rates @ crowd)
     return Control(rates, cost)
 
@@ -186,10 +192,7 @@ class UrbanMobility(Game):
     def control(self, u: Array, mu: Array, p: Params) -> Control:
         q, o = self.base_rates(p)
         crowd = mu * jnp.concatenate([jnp.ones((self.n_zones,), mu.dtype), jnp.zeros((1,), mu.dtype)])
-        rates, cost = congestion_best_response(q, u, crowd, p["b"], p["c"])
-        rates = rates * o[None, :]
-        cost = p["b"] * jnp.sum((rates - q) ** 2, axis=1) + p["c"] * (rates @ crowd)
-        return Control(rates, cost)
+        return congestion_best_response(q, u, crowd, p["b"], p["c"], allowed=o)
 
     def terminal_cost(self, mu: Array, p: Params) -> Array:
         return jnp.zeros_like(mu)
