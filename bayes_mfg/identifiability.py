@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,19 @@ def verdict(contraction: float) -> str:
     if contraction >= WEAKLY_IDENTIFIED:
         return "weakly identified"
     return "not identified"
+
+
+@contextlib.contextmanager
+def _quiet_psense():
+    """Silence arviz_stats' power-scaling note (a logging warning, printed in older versions)."""
+    log = logging.getLogger("arviz_stats.psense")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        log.setLevel(level)
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -445,7 +459,7 @@ def identifiability(
     sens = None
     if "log_prior" in tree.children and not degenerate:
         try:
-            with contextlib.redirect_stdout(io.StringIO()):  # psense_summary prints a note of its own
+            with _quiet_psense():  # psense_summary logs a note of its own; the report states the diagnosis
                 sens = azs.psense_summary(tree, var_names=names)
             sens = sens if isinstance(sens, pd.DataFrame) else None
         except Exception:  # noqa: BLE001 - sensitivity is an optional extra of the report

@@ -94,7 +94,9 @@ def posterior_predictive(
     dict
         ``mu``: ``(S, n_traj, n_times, d)`` equilibrium shares at the observed times;
         ``obs``: the same shape, new observations (counts for count data);
-        ``solver_converged``: ``(S, n_traj)``.
+        ``solver_converged``: ``(S, n_traj)``; and for every calibrated parameter
+        ``name``, ``f"{name}_path"``: ``(S, n_traj, N, ...)`` its path on the game's time
+        grid for these trajectories (a neural ``(t, mu)`` path evaluated on their flows).
 
     Examples
     --------
@@ -115,7 +117,7 @@ def posterior_predictive(
     if not model.record_mu:
         model = dataclasses.replace(model, record_mu=True)
     fn = numpyro.handlers.substitute(model, data=params) if params else model
-    sites = ["mu", "obs", "solver_converged"]
+    sites = ["mu", "obs", "solver_converged", *(f"{name}_path" for name in model.paths)]
     if draws:
         pred = Predictive(fn, posterior_samples={k: jnp.asarray(v) for k, v in draws.items()},
                           return_sites=sites, batch_ndims=1)

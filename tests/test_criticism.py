@@ -144,6 +144,12 @@ def test_posterior_predictive_on_new_trajectories(lq):
     assert pred["mu"].shape == (50, 3, 20, 3) and pred["obs"].shape == (50, 3, 20, 3)
     assert pred["solver_converged"].all()
     np.testing.assert_allclose(pred["mu"].sum(-1), 1.0, atol=1e-10)
+    # the calibrated path on the new trajectories: a constant, one posterior draw per sample
+    path = pred["gamma_path"]
+    assert path.shape == (50, 3, 20)
+    np.testing.assert_array_equal(path, np.broadcast_to(path[:, :1, :1], path.shape))
+    assert np.isin(path[:, 0, 0], np.asarray(fit.samples["gamma"]).ravel()).all()
+    assert np.unique(path[:, 0, 0]).size > 10
     err = bm.heldout_error(fit, test.data, num_samples=50)
     # the posterior mean is close to the truth: error ~ the Dirichlet noise sd (~0.02)
     assert err["n_entries"] == 180 and 0.005 < err["rmse"] < 0.04
@@ -155,6 +161,17 @@ def test_posterior_predictive_on_new_trajectories(lq):
         bm.predictive_check(fit, prob=1.5)
     with pytest.raises(TypeError, match="fit must be"):
         bm.posterior_predictive(object())
+
+
+def test_posterior_predictive_evaluates_a_neural_path_on_each_trajectory(lq):
+    """A point network of (t, mu): one path per new trajectory (its own flow), the same in every draw."""
+    sim, test, _, _ = lq
+    model = bm.CalibrationModel(GAME, {"gamma": bm.paths.Neural(hidden=(4,), init_value=1.3)}, OBS, record_mu=False)
+    fit = bm.fit_svi(model, sim.data, num_steps=5, progress_bar=False)
+    path = bm.posterior_predictive(fit, test.data, num_samples=4)["gamma_path"]
+    assert path.shape == (4, 3, 20) and np.isfinite(path).all()
+    np.testing.assert_array_equal(path, np.broadcast_to(path[:1], path.shape))
+    assert np.ptp(path[0], axis=0).max() > 1e-6  # trajectories see different mu_t
 
 
 # ---------------------------------------------------------------------------- comparison

@@ -88,7 +88,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def test_notebooks_exist():
     names = [p.name for p in NOTEBOOKS]
-    assert {"01_quickstart.ipynb", "05_urban_mobility_auckland.ipynb", "06_epidemic_boarding_school.ipynb"} <= set(names)
+    assert {"01_quickstart.ipynb", "02_time_and_state_dependent_paths.ipynb", "03_identifiability.ipynb",
+            "04_model_comparison.ipynb", "05_urban_mobility_auckland.ipynb", "06_epidemic_boarding_school.ipynb"} <= set(names)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -97,3 +98,62 @@ def test_notebook_is_stripped_and_has_a_fast_switch(path):
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "outputs not stripped"
     assert any('os.environ.get("BAYES_MFG_FAST"' in "".join(c["source"]) for c in code), "no FAST switch"
+
+
+# ---------------------------------------------------------------------------- code in README and docs pages
+def _code_blocks(path: Path) -> list[str]:
+    text, blocks = path.read_text(), []
+    for part in text.split("```python\n")[1:]:
+        blocks.append(part.split("```", 1)[0])
+    return blocks
+
+
+def _resolve(node, namespace):
+    """The object an attribute chain ``bm.a.b`` names, or None if it does not start at a known name."""
+    import ast
+
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id)
+    if isinstance(node, ast.Attribute):
+        base = _resolve(node.value, namespace)
+        if base is None:
+            return None
+        if not hasattr(base, node.attr):
+            raise AssertionError(f"{ast.unparse(node)}: no attribute {node.attr!r}")
+        return getattr(base, node.attr)
+    return None
+
+
+DOC_PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("path", DOC_PAGES, ids=lambda p: p.name)
+def test_library_calls_in_code_blocks_exist_and_bind(path):
+    """Every ``bm.*`` call in the page's Python blocks names an existing object and its
+    arguments bind to that object's signature (keyword names, number of positionals).
+    Static: nothing is run, so the long fits shown there cost nothing here."""
+    import ast
+
+    namespace = {"bm": bm}
+    checked = 0
+    for block in _code_blocks(path):
+        tree = ast.parse(block)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            chain = node.func
+            while isinstance(chain, ast.Attribute):
+                chain = chain.value
+            if not (isinstance(chain, ast.Name) and chain.id == "bm"):
+                continue
+            fn = _resolve(node.func, namespace)
+            if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+                continue
+            sig = inspect.signature(fn)
+            try:
+                sig.bind(*[None] * len(node.args), **{k.arg: None for k in node.keywords})
+            except TypeError as err:
+                raise AssertionError(f"{path.name}: {ast.unparse(node)}: {err}") from None
+            checked += 1
+    if path.name in ("README.md", "index.md", "guide.md"):
+        assert checked >= 5, f"{path.name}: expected library calls in its code blocks"
