@@ -1,3 +1,4 @@
+import gc
 import os
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
@@ -14,6 +15,20 @@ settings.register_profile(
 settings.load_profile("default")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test module.
+
+    Every compiled XLA:CPU program keeps memory mappings for its code; a pytest worker that
+    compiles hundreds of models crosses the kernel's per-process limit (vm.max_map_count,
+    65530 by default: one test file here leaves ~19,000), after which LLVM cannot map new
+    code and the worker dies with SIGSEGV/SIGABRT inside XLA compilation.
+    """
+    yield
+    jax.clear_caches()
+    gc.collect()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261122)
@@ -21,3 +36,15 @@ def rng():
 
 def dirichlet(rng, d, alpha=1.0):
     return jax.numpy.asarray(rng.dirichlet(alpha * np.ones(d)))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Longest first: the notebooks (1-2 min each) start before the unit tests, so that the
+    two xdist workers do not end with one of them running a notebook alone."""
+    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/test_notebooks.py") else 1)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("BAYES_MFG_REPORT_MAPS"):
+        with open("/proc/self/maps") as f:
+            print(f"\n[maps] {os.getpid()}: {sum(1 for _ in f)} memory mappings", flush=True)
