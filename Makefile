@@ -26,7 +26,7 @@ NOTEBOOKS_FOR_DOCS = mkdir -p build/notebooks && cp -u notebooks/*.ipynb build/n
 # the unit tests, every notebook top to bottom in FAST mode (tests/test_notebooks.py),
 # and the documentation site (strict) with the executed notebooks
 test: $(STAMP)
-	BAYES_MFG_FAST=1 $(PY) -m pytest -n 2 tests $(PYTEST_ARGS)
+	BAYES_MFG_FAST=1 $(PY) -m pytest -n 2 --durations=15 tests $(PYTEST_ARGS)
 	$(NOTEBOOKS_FOR_DOCS)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet -d build/site
 

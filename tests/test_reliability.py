@@ -243,9 +243,8 @@ def test_same_seed_nuts_is_bit_identical_and_checkpointed_run_resumes(small, tmp
     model, data = small
     kw = dict(chains=2, warmup=30, samples=12, seed=3, progress_bar=False)
     a = bm.fit_nuts(model, data, **kw)
-    b = bm.fit_nuts(model, data, **kw)
-    for k in a.samples:
-        np.testing.assert_array_equal(a.samples[k], b.samples[k])
+    # Same-seed reproducibility is checked below by two further independent runs (the
+    # interrupted one and its resumption), whose draws together must equal ``a`` bit for bit.
 
     # an interrupted checkpointed run: the second segment's write raises, as a killed job would
     from bayes_mfg import checkpoint as ckpt
@@ -408,7 +407,7 @@ def check_mu0_fuzz(mu0):
     np.testing.assert_allclose(np.asarray(eq.mu).sum(1), 1.0, atol=1e-12)
 
 
-# name -> (strategy, check): run with 25 examples here and 200 in test_reliability_slow.py
+# name -> (strategy, check): run with 10 examples here and 200 in test_reliability_slow.py
 PROPERTIES = {
     "equilibrium_conserves_mass_and_converges": (game_case, check_equilibrium_properties),
     "gradient_is_finite": (game_case, check_gradient_is_finite),
@@ -423,4 +422,4 @@ def property_tests(max_examples: int) -> dict:
             for name, (strategy, check) in PROPERTIES.items()}
 
 
-globals().update(property_tests(25))
+globals().update(property_tests(10))
