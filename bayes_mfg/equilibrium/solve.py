@@ -113,6 +113,8 @@ class Equilibrium(NamedTuple):
         ``(N, d)`` value function ``u`` (the HJB solution against ``mu``).
     rates
         ``(N - 1, d, d)`` equilibrium jump rates ``a*[x, y]`` used on each step n -> n+1.
+        For a game with ``neighbours`` (``(d, K)``): ``(N - 1, d, K)``, the rate of the jump
+        x -> neighbours[x, k] (``dynamics.dense_rates`` expands them).
     info
         :class:`SolverInfo`.
 
@@ -277,11 +279,14 @@ def equilibrium(
         params = {}
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a mapping from parameter name to value, got {type(params).__name__}")
+    given = dict(params)
     params = game.params(**params)
     if mu0 is None:
         raise ValueError("mu0 is required: the (d,) initial distribution")
     mu0 = check_distribution("mu0", mu0, game.n_states)
-    dtype = jnp.result_type(mu0.dtype, *[v.dtype for v in params.values()])
+    # The precision follows mu0 and the values the caller gave (Python numbers are weakly
+    # typed), not the defaults filled in: float32 inputs give a float32 solve (opt-in).
+    dtype = jnp.result_type(mu0, *[v if isinstance(v, (int, float)) else jnp.asarray(v) for v in given.values()])
     mu0 = mu0.astype(dtype)
     params = {k: v.astype(dtype) for k, v in params.items()}
     solver = Anderson() if solver is None else solver

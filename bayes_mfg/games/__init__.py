@@ -4,7 +4,7 @@ from bayes_mfg.games.baseline import MeanFieldDynamics
 from bayes_mfg.games.base import SCHEMES, Control, FiniteActionGame, Game, ParameterSpec, Params
 from bayes_mfg.games.cybersecurity import Cybersecurity
 from bayes_mfg.games.dependent import MeanFieldDependent
-from bayes_mfg.games.linear_quadratic import LinearQuadratic
+from bayes_mfg.games.linear_quadratic import LinearQuadratic, NeighbourLinearQuadratic
 from bayes_mfg.games.mobility import MobilityNetwork, UrbanMobility
 from bayes_mfg.games.sir import SIR
 
@@ -16,6 +16,7 @@ __all__ = [
     "Params",
     "SCHEMES",
     "LinearQuadratic",
+    "NeighbourLinearQuadratic",
     "Cybersecurity",
     "SIR",
     "MobilityNetwork",

@@ -150,6 +150,20 @@ class Game(abc.ABC):
     def terminal_cost(self, mu: Array, p: Params) -> Array:
         """Terminal cost ``g(x, mu_T)`` for all states (``p`` at the last time step)."""
 
+    # ----------------------------------------------------------------- rate structure
+    @property
+    def neighbours(self) -> np.ndarray | None:
+        """Which moves the rates may use: ``None`` (dense) or an integer array ``(d, K)``.
+
+        Dense games (the default) return rates of shape ``(d, d)`` from :meth:`control`.
+        A game on a sparse graph returns ``neighbours[x, k]``, the k-th state reachable
+        from x in one jump (rows padded with x itself), and rates of shape ``(d, K)``:
+        ``rates[x, k]`` is the rate of the jump x -> neighbours[x, k]. The sweeps then cost
+        O(d K) per step instead of O(d^2) (or O(d^3) for a dense implicit solve), and no
+        d x d matrix is ever built.
+        """
+        return None
+
     # ----------------------------------------------------------------- the grid
     @property
     def dt(self) -> float:

@@ -83,6 +83,10 @@ class MeanFieldDependent(Game):
     def state_names(self) -> tuple[str, ...]:
         return self.base.state_names
 
+    @property
+    def neighbours(self):  # type: ignore[override]
+        return self.base.neighbours
+
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         replaced = {name for name, _ in self.functions}
         specs = {k: v for k, v in self.base.parameter_specs().items() if k not in replaced}
