@@ -29,6 +29,7 @@ from bayes_mfg.predictive import (  # noqa: E402
 )  # noqa: E402
 from bayes_mfg.comparison import Comparison, compare, loo  # noqa: E402
 from bayes_mfg.sbc import SBCResult, sbc  # noqa: E402
+from bayes_mfg.parallel import shard_trajectories  # noqa: E402
 from bayes_mfg.report import report  # noqa: E402
 from bayes_mfg.equilibrium import (  # noqa: E402
     Anderson,
@@ -92,6 +93,7 @@ __all__ = [
     "Comparison",
     "sbc",
     "SBCResult",
+    "shard_trajectories",
     "report",
     "LaplaceResult",
     "SVIResult",

@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayes_mfg._validation import is_concrete
+
 #: How many failing parameter values are kept verbatim (the ranges cover all of them).
 MAX_EXAMPLES = 20
 
@@ -231,14 +233,20 @@ def report_forward(ok: jax.Array, status: jax.Array, theta: dict[str, jax.Array]
     """
     if not _ACTIVE:
         return jnp.zeros((), jnp.float32)
-    theta = jax.tree_util.tree_map(jax.lax.stop_gradient, dict(theta))
+    ok, status, theta = jax.tree_util.tree_map(jax.lax.stop_gradient, (ok, status, dict(theta)))
     ndims = {k: jnp.ndim(v) for k, v in theta.items()}
     it = jnp.asarray(-1 if iteration is None else iteration, dtype=jnp.int32)
+    if is_concrete((ok, status, theta, it)):
+        # evaluated eagerly (NumPyro's first traces of the model): report directly. An eager
+        # pure_callback returns an array committed to one device, which cannot be combined
+        # with arrays sharded over several (bayes_mfg.shard_trajectories).
+        _host_forward(ndims, *jax.device_get((ok, status, theta, it)))
+        return jnp.zeros((), jnp.float32)
     return jax.pure_callback(
         partial(_host_forward, ndims),
         jax.ShapeDtypeStruct((), jnp.float32),
-        jax.lax.stop_gradient(ok),
-        jax.lax.stop_gradient(status),
+        ok,
+        status,
         theta,
         it,
         vmap_method="expand_dims",
@@ -256,6 +264,9 @@ def report_adjoint(adjoint_ok: jax.Array, forward_ok: jax.Array) -> jax.Array:
     zero the caller must use (so the report is not dead code); one host call per
     (batched) backward pass, and nothing unless a :func:`recording` was active at trace time."""
     if not _ACTIVE:
+        return jnp.zeros(jnp.shape(adjoint_ok), jnp.float32)
+    if is_concrete((adjoint_ok, forward_ok)):  # eager: report directly (see report_forward)
+        _host_adjoint(*jax.device_get((adjoint_ok, forward_ok)))
         return jnp.zeros(jnp.shape(adjoint_ok), jnp.float32)
     return jax.pure_callback(
         _host_adjoint,

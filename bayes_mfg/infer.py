@@ -30,6 +30,7 @@ from bayes_mfg._validation import check_choice, check_positive_float, check_posi
 from bayes_mfg.data import Observations
 from bayes_mfg.failures import SolverFailures, recording
 from bayes_mfg.model import SOLVER_SITES, CalibrationModel
+from bayes_mfg.parallel import is_sharded
 
 GUIDES = ("delta", "normal", "lowrank", "multivariate")
 CHAIN_METHODS = ("auto", "sequential", "parallel", "vectorized")
@@ -67,6 +68,21 @@ def _check_fit_args(model: Any, data: Any) -> None:
     if not isinstance(model, CalibrationModel):
         raise TypeError(f"model must be a bayes_mfg.CalibrationModel, got {type(model).__name__}")
     model.check_data(data)
+
+
+def _data_as_argument(model: CalibrationModel, data: Observations, caller: str) -> bool:
+    """Whether to pass ``data`` to the compiled loop as an argument rather than a constant:
+    when it is sharded over several devices (:func:`bayes_mfg.shard_trajectories`), because
+    XLA partitions a computation by the shardings of its arguments, not of captured
+    constants. Not possible for paths that read the observed shares (they need concrete data)."""
+    if not is_sharded(data):
+        return False
+    if any(p.uses_mu_input for p in model.paths.values()):
+        warnings.warn(f"{caller}: data are sharded over devices, but a parameter path reads the observed shares "
+                      "(needs the data as constants): the fit runs, not partitioned across devices",
+                      RuntimeWarning, stacklevel=3)
+        return False
+    return True
 
 
 def _build_datatree(
@@ -107,7 +123,7 @@ def _build_datatree(
         dims={k: list(v) for k, v in dims.items()},
     )
     tree.attrs.update({k: str(v) for k, v in attrs.items()})
-    tree["observed_data"]["mask"] = xr.DataArray(data.mask, dims=("trajectory", "time", "state"))
+    tree["observed_data"]["mask"] = xr.DataArray(np.asarray(data.mask), dims=("trajectory", "time", "state"))
     for name, ds in (extra_groups or {}).items():
         tree[name] = xr.DataTree(ds)
     return tree
@@ -320,7 +336,8 @@ def fit_svi(
     Parameters
     ----------
     model, data
-        The calibration model and its observations.
+        The calibration model and its observations; data sharded across devices
+        (:func:`shard_trajectories`) make every step data-parallel.
     guide
         ``"delta"`` (MAP / point estimate, the seed paper's fit), ``"normal"`` (mean field
         Gaussian), ``"lowrank"`` (low-rank multivariate normal), ``"multivariate"``
@@ -337,7 +354,7 @@ def fit_svi(
     init_values
         Optional ``{site: value}`` initial values (default: prior medians).
     seed, progress_bar
-        Random seed; show NumPyro's progress bar.
+        Random seed; show NumPyro's progress bar (not shown for sharded data).
 
     Returns
     -------
@@ -367,8 +384,20 @@ def fit_svi(
     opt = optimizer if optimizer is not None else optax.adam(learning_rate)
     svi = SVI(model, g, opt, Trace_ELBO(num_particles=num_particles))
     with recording("optimisation") as rec:
-        res = svi.run(jax.random.PRNGKey(seed), num_steps, data, progress_bar=progress_bar, stable_update=True)
-        losses = np.asarray(res.losses)
+        if _data_as_argument(model, data, "fit_svi"):
+            # SVI.run captures the data as a constant of the compiled loop; pass them as an argument
+            state = svi.init(jax.random.PRNGKey(seed), data)
+
+            @jax.jit
+            def run(state, data):
+                return jax.lax.scan(lambda s, _: svi.stable_update(s, data), state, None, length=num_steps)
+
+            state, losses = run(state, data)
+            params = svi.get_params(state)
+        else:
+            res = svi.run(jax.random.PRNGKey(seed), num_steps, data, progress_bar=progress_bar, stable_update=True)
+            params, losses = res.params, res.losses
+        losses = np.asarray(losses)
     n_failed = int(np.sum(~np.isfinite(losses)))
     if n_failed or rec.tally:
         warnings.warn(
@@ -379,7 +408,7 @@ def fit_svi(
         )
     settings = {"guide": guide if isinstance(guide, str) else type(guide).__name__, "num_steps": num_steps,
                 "learning_rate": learning_rate, "num_particles": num_particles}
-    return SVIResult(model, data, g, res.params, losses, n_failed, svi, seed, settings, rec.tally)
+    return SVIResult(model, data, g, params, losses, n_failed, svi, seed, settings, rec.tally)
 
 
 # ---------------------------------------------------------------------------- NUTS
@@ -688,16 +717,22 @@ def fit_nuts(
     Parameters
     ----------
     model, data
-        The calibration model and its observations.
+        The calibration model and its observations; data sharded across devices
+        (:func:`shard_trajectories`) make every log-density evaluation data-parallel.
     chains, warmup, samples
         Number of chains; warm-up (adaptation) and kept iterations per chain.
     target_accept, max_tree_depth, dense_mass
         NUTS settings.
     chain_method
-        ``"parallel"`` (one chain per JAX device), ``"sequential"``, ``"vectorized"``, or
-        ``"auto"``: parallel when there are at least ``chains`` devices, else sequential.
-        On CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` (set before JAX is
-        imported) gives N devices.
+        ``"parallel"`` (one chain per JAX device, ``jax.pmap``), ``"sequential"``,
+        ``"vectorized"``, or ``"auto"``: parallel when there are at least ``chains`` local
+        devices and ``data`` is not sharded, else sequential. ``"parallel"`` runs the chains
+        of ``"sequential"`` (same per-chain keys); their draws agree up to rounding, not bit
+        for bit. On CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` (set before
+        JAX is imported) gives N devices. Data sharded across devices
+        (:func:`shard_trajectories`) instead spread every log-density evaluation over the
+        devices (the data are passed to the compiled sampler as an argument); they cannot be
+        combined with ``"parallel"``.
     init
         ``"prior"``: start every chain at the prior medians (or ``init_values``) with a
         unit mass matrix. ``"laplace"``: first compute the :func:`laplace` approximation,
@@ -752,6 +787,10 @@ def fit_nuts(
         raise ValueError(f"target_accept must be in (0, 1), got {target_accept}")
     check_choice("chain_method", chain_method, CHAIN_METHODS)
     check_choice("init", init, NUTS_INITS)
+    sharded = is_sharded(data)
+    if sharded and chains > 1 and chain_method == "parallel":
+        raise ValueError("chain_method='parallel' runs one chain per device and cannot be combined with data sharded "
+                         "across devices (shard_trajectories): use chain_method='sequential' or 'vectorized'")
     path = None
     if checkpoint is not None:
         path = pathlib.Path(checkpoint)
@@ -760,7 +799,7 @@ def fit_nuts(
         if not path.parent.is_dir():
             raise ValueError(f"checkpoint: folder {str(path.parent)!r} does not exist")
     if chain_method == "auto":
-        chain_method = "parallel" if jax.local_device_count() >= chains else "sequential"
+        chain_method = "parallel" if jax.local_device_count() >= chains and not sharded else "sequential"
     settings = {"chains": chains, "warmup": warmup, "samples": samples, "target_accept": target_accept,
                 "max_tree_depth": max_tree_depth, "dense_mass": dense_mass, "chain_method": chain_method,
                 "init": init, "init_values": repr(init_values), "checkpoint_every": checkpoint_every if path else 0}
@@ -781,8 +820,8 @@ def fit_nuts(
         approx = laplace(model, data, init_values=init_values, seed=seed)
         kernel = make_kernel(approx.covariance if dense_mass else np.diag(approx.covariance))
     segment = min(checkpoint_every, samples) if path else samples
-    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=segment, num_chains=chains,
-                chain_method=chain_method, progress_bar=progress_bar)
+    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=segment, num_chains=chains, chain_method=chain_method,
+                progress_bar=progress_bar, jit_model_args=_data_as_argument(model, data, "fit_nuts"))
     init_params = None
     if approx is not None:
         init_params = _laplace_starts(model, data, approx, chains, jax.random.PRNGKey(seed + 1))

@@ -39,6 +39,7 @@ from numpyro.infer.initialization import init_to_median
 from bayes_mfg._validation import check_positive_int
 from bayes_mfg.data import Observations
 from bayes_mfg.model import CalibrationModel
+from bayes_mfg.parallel import pad_leading, shard_trajectories
 
 SBC_METHODS = ("nuts", "svi")
 #: Autoguides of method "svi" ("delta", a point estimate, is a deliberately overconfident posterior).
@@ -252,6 +253,7 @@ def sbc(
     batch_size: int = 50,
     var_names: list[str] | None = None,
     seed: int = 0,
+    shard: bool = False,
 ) -> SBCResult:
     """Simulation-based calibration of ``model`` on the data design ``design``.
 
@@ -284,6 +286,11 @@ def sbc(
         Latent sites to rank (default: every site shared by all trajectories).
     seed
         Random seed.
+    shard
+        Split every batch of simulations (methods ``"nuts"`` and ``"svi"``) across the local
+        devices (``jax.local_devices()``, :func:`~bayes_mfg.shard_trajectories`); a batch
+        is padded to a multiple of the device count with copies of its last simulation,
+        whose results are discarded. Same ranks as without sharding.
 
     Returns
     -------
@@ -304,6 +311,8 @@ def sbc(
     check_positive_int("num_draws", num_draws)
     check_positive_int("thin", thin)
     check_positive_int("batch_size", batch_size)
+    if not isinstance(shard, bool):
+        raise TypeError(f"shard must be a bool, got {type(shard).__name__} {shard!r}")
     if (num_draws + 1) % bins:
         raise ValueError(f"num_draws + 1 must be a multiple of bins so that the bins are equiprobable; "
                          f"got num_draws={num_draws}, bins={bins}")
@@ -342,14 +351,19 @@ def sbc(
         label = method
         for start in range(0, idx.size, batch_size):
             sl = slice(start, min(start + batch_size, idx.size))
-            sub = jax.tree_util.tree_map(lambda a: a[sl], batch)
+            sub, sub_keys = jax.tree_util.tree_map(lambda a: a[sl], (batch, keys))
+            n = sub_keys.shape[0]
+            if shard:  # the padding copies are computed and dropped: [:n] below
+                (sub, sub_keys), _ = pad_leading((sub, sub_keys), jax.local_device_count())
+                sub, sub_keys = shard_trajectories((sub, sub_keys))
             if method == "nuts":
-                post, div = _nuts_batch(model, sub, keys[sl], warmup, thin * num_draws, target_accept, max_tree_depth)
-                post = {k: np.asarray(v)[:, thin - 1 :: thin] for k, v in post.items()}
+                post, div = _nuts_batch(model, sub, sub_keys, warmup, thin * num_draws, target_accept,
+                                        max_tree_depth)
+                post = {k: np.asarray(v)[:n, thin - 1 :: thin] for k, v in post.items()}
             else:
-                post, div = _svi_batch(model, sub, keys[sl], guide, num_steps, learning_rate, num_draws)
-                post = {k: np.asarray(v) for k, v in post.items()}
-            n_div += int(np.sum(np.asarray(div)))
+                post, div = _svi_batch(model, sub, sub_keys, guide, num_steps, learning_rate, num_draws)
+                post = {k: np.asarray(v)[:n] for k, v in post.items()}
+            n_div += int(np.sum(np.asarray(div)[:n]))
             x, _ = _flat_parameters(post, sites, 2)
             draws_all.append(x)
     draws = np.concatenate(draws_all, axis=0)  # (n_kept, L, P)

@@ -63,9 +63,8 @@ def _mu0(d, seed=0):
 IRREGULAR = ((1, 7), (2,), (3, 0, 5), (4,), (5, 1), (6,), (7, 2), (0, 4))
 
 
-@pytest.mark.parametrize("scheme", ["implicit", "euler"])
-@pytest.mark.parametrize("graph", ["torus", "irregular"])
-def test_neighbour_game_matches_its_dense_twin(scheme, graph):
+@pytest.mark.parametrize("graph, scheme", [("torus", "implicit"), ("irregular", "euler")])
+def test_neighbour_game_matches_its_dense_twin(graph, scheme):
     if graph == "torus":
         game = bm.games.NeighbourLinearQuadratic.torus(3, 4, n_steps=30, scheme=scheme)
     else:
