@@ -35,7 +35,9 @@ from bayes_mfg.equilibrium import (  # noqa: E402
     Anderson,
     AdjointInfo,
     Equilibrium,
+    FictitiousPlay,
     ImplicitAdjoint,
+    OnlineMirrorDescent,
     Picard,
     SolverInfo,
     Status,
@@ -43,6 +45,7 @@ from bayes_mfg.equilibrium import (  # noqa: E402
     adjoint_info,
     best_response_map,
     equilibrium,
+    exploitability,
 )
 
 
@@ -110,6 +113,9 @@ __all__ = [
     "Status",
     "Picard",
     "Anderson",
+    "FictitiousPlay",
+    "OnlineMirrorDescent",
+    "exploitability",
     "ImplicitAdjoint",
     "Unrolled",
 ]

@@ -30,9 +30,11 @@ import numpyro.distributions as dist
 
 from bayes_mfg._validation import check_positive_float
 from bayes_mfg.data import Observations, time_indices
-from bayes_mfg.equilibrium import Anderson, ImplicitAdjoint, Picard, equilibrium
+from bayes_mfg.equilibrium import ImplicitAdjoint, equilibrium
+from bayes_mfg.equilibrium.solve import check_solver, default_solver
+from bayes_mfg.equilibrium.solvers import Solver
 from bayes_mfg.failures import report_forward
-from bayes_mfg.games.base import Game
+from bayes_mfg.games.base import MeanFieldGame
 from bayes_mfg.observe import ObservationModel
 from bayes_mfg.paths import ParameterPath, PathContext, as_path
 
@@ -67,7 +69,7 @@ class CalibrationModel:
     Parameters
     ----------
     game
-        A :class:`bayes_mfg.games.Game`.
+        A :class:`bayes_mfg.games.Game` or :class:`bayes_mfg.games.DiscreteTimeGame`.
     paths
         ``{parameter name: ParameterPath}`` for the calibrated parameters (a NumPyro
         ``Distribution`` is shorthand for ``Constant(prior=...)``).
@@ -85,7 +87,8 @@ class CalibrationModel:
         Dirichlet concentration of the latent ``mu_0``: a float > 0 (symmetric) or one
         value > 0 per state.
     solver, adjoint
-        Equilibrium solver and its differentiation (defaults: Anderson to 1e-10, implicit
+        Equilibrium solver and its differentiation (defaults: Anderson to 1e-10 in at most 300
+        iterations, damped by 0.5 for discrete-time games; implicit
         GMRES adjoint whose failure makes the gradient NaN; failures are handled by the
         model, see the module docstring).
     record_mu
@@ -101,20 +104,20 @@ class CalibrationModel:
     >>> model = bm.CalibrationModel(game, {"gamma": dist.LogNormal(0.0, 1.0)}, bm.observe.Dirichlet(500.0))
     """
 
-    game: Game
+    game: MeanFieldGame
     paths: Mapping[str, Any]
     observation: ObservationModel
     fixed: Mapping[str, Any] | None = None
     mu0: str = "auto"
     mu0_concentration: float | tuple[float, ...] = 1.0
-    solver: Picard | Anderson = field(default_factory=lambda: Anderson(tol=1e-10, max_iter=300))
+    solver: Solver | None = None
     adjoint: ImplicitAdjoint = field(default_factory=lambda: ImplicitAdjoint(on_failure="nan"))
     record_mu: bool = True
     report_failures: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.game, Game):
-            raise TypeError(f"game must be a bayes_mfg.games.Game, got {type(self.game).__name__}")
+        if not isinstance(self.game, MeanFieldGame):
+            raise TypeError(f"game must be a bayes_mfg.games.Game or DiscreteTimeGame, got {type(self.game).__name__}")
         if not isinstance(self.paths, Mapping) or not self.paths:
             raise ValueError("paths must be a non-empty mapping {parameter name: ParameterPath}")
         specs = self.game.parameter_specs()
@@ -142,8 +145,9 @@ class CalibrationModel:
                 raise ValueError(f"mu0_concentration must be a float > 0 or {self.game.n_states} values > 0 "
                                  f"(one per state), got {conc!r}")
             object.__setattr__(self, "mu0_concentration", tuple(float(c) for c in arr))
-        if not isinstance(self.solver, (Picard, Anderson)):
-            raise TypeError(f"solver must be Picard or Anderson, got {type(self.solver).__name__}")
+        if self.solver is None:
+            object.__setattr__(self, "solver", default_solver(self.game, tol=1e-10, max_iter=300))
+        check_solver(self.solver, self.game)
         if not isinstance(self.adjoint, ImplicitAdjoint):
             raise TypeError(f"adjoint must be ImplicitAdjoint, got {type(self.adjoint).__name__}")
 

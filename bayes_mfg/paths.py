@@ -50,7 +50,7 @@ from numpyro.contrib.module import eqx_module, random_eqx_module
 from numpyro.distributions import constraints
 
 from bayes_mfg._validation import check_choice, check_positive_float, check_positive_int, is_concrete
-from bayes_mfg.games.base import Game, ParameterSpec
+from bayes_mfg.games.base import MeanFieldGame, ParameterSpec
 
 __all__ = [
     "PathContext",
@@ -115,7 +115,7 @@ class PathContext(NamedTuple):
     n_trajectories: int
 
     @classmethod
-    def from_game(cls, game: Game, mu_input: Any = None, n_trajectories: int | None = None) -> PathContext:
+    def from_game(cls, game: MeanFieldGame, mu_input: Any = None, n_trajectories: int | None = None) -> PathContext:
         """Context on ``game``'s grid; ``n_trajectories`` defaults to ``mu_input.shape[0]``.
 
         Raises
@@ -124,8 +124,8 @@ class PathContext(NamedTuple):
             If neither ``mu_input`` nor ``n_trajectories`` is given, or they disagree, or
             ``mu_input`` does not have shape ``(n_traj, game.n_steps, game.n_states)``.
         """
-        if not isinstance(game, Game):
-            raise TypeError(f"game must be a bayes_mfg.games.Game, got {type(game).__name__}")
+        if not isinstance(game, MeanFieldGame):
+            raise TypeError(f"game must be a bayes_mfg.games.Game or DiscreteTimeGame, got {type(game).__name__}")
         mu = None if mu_input is None else jnp.asarray(mu_input)
         if n_trajectories is None:
             if mu is None:

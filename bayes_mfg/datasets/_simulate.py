@@ -11,9 +11,10 @@ import numpyro
 
 from bayes_mfg._validation import check_positive_float, check_positive_int
 from bayes_mfg.data import Observations, time_indices
-from bayes_mfg.equilibrium import Anderson, equilibrium
+from bayes_mfg.equilibrium import equilibrium
+from bayes_mfg.equilibrium.solve import default_solver
 from bayes_mfg.equilibrium.dynamics import transition_matrix
-from bayes_mfg.games.base import Game
+from bayes_mfg.games.base import Game, MeanFieldGame
 from bayes_mfg.games.dependent import MeanFieldDependent
 from bayes_mfg.observe import ObservationModel
 
@@ -45,11 +46,11 @@ class Simulation(NamedTuple):
     data: Observations
     mu: np.ndarray
     truth: dict[str, np.ndarray]
-    game: Game
+    game: MeanFieldGame
 
 
 def simulate(
-    game: Game,
+    game: MeanFieldGame,
     truth: Mapping[str, Any],
     n_trajectories: int,
     observation: ObservationModel | None = None,
@@ -108,14 +109,17 @@ def simulate(
     >>> sim.data.values.shape, sim.data.kind
     ((5, 20, 3), 'fractions')
     """
-    if not isinstance(game, Game):
-        raise TypeError(f"game must be a bayes_mfg.games.Game, got {type(game).__name__}")
+    if not isinstance(game, MeanFieldGame):
+        raise TypeError(f"game must be a bayes_mfg.games.Game or DiscreteTimeGame, got {type(game).__name__}")
     if not isinstance(truth, Mapping):
         raise TypeError(f"truth must be a mapping from parameter name to value, got {type(truth).__name__}")
     n_traj = check_positive_int("n_trajectories", n_trajectories)
     check_positive_float("mu0_concentration", mu0_concentration)
     if n_agents is not None:
         check_positive_int("n_agents", n_agents)
+        if not isinstance(game, Game):
+            raise ValueError("n_agents (simulating individual agents) needs a continuous-time Game; "
+                             f"for {type(game).__name__} leave it None")
     if observation is not None and not isinstance(observation, ObservationModel):
         raise TypeError(f"observation must be an ObservationModel or None, got {type(observation).__name__}")
     d = game.n_states
@@ -125,6 +129,8 @@ def simulate(
 
     functions = {k: v for k, v in truth.items() if callable(v)}
     constants = {k: v for k, v in truth.items() if not callable(v)}
+    if functions and not isinstance(game, Game):
+        raise ValueError(f"truth: mean-field-dependent parameters {sorted(functions)} need a continuous-time Game")
     sim_game = MeanFieldDependent(game, functions) if functions else game
     params = sim_game.params(**constants)
 
@@ -136,7 +142,7 @@ def simulate(
         if m0.shape != (n_traj, d):
             raise ValueError(f"mu0 must have shape ({n_traj}, {d}), got {m0.shape}")
 
-    solve = jax.jit(jax.vmap(lambda m: equilibrium(sim_game, params, m, solver=Anderson(max_iter=1000))))
+    solve = jax.jit(jax.vmap(lambda m: equilibrium(sim_game, params, m, solver=default_solver(game, max_iter=1000))))
     eq = solve(jnp.asarray(m0))
     if not bool(jnp.all(eq.info.converged)):
         bad = int(jnp.sum(~eq.info.converged))

@@ -2,12 +2,14 @@
 
 from bayes_mfg.equilibrium.adjoint import AdjointInfo, ImplicitAdjoint, Unrolled, solve_adjoint
 from bayes_mfg.equilibrium.dynamics import best_response_map, generator, hjb, kolmogorov, max_jump_probability
+from bayes_mfg.equilibrium.exploitability import exploitability
 from bayes_mfg.equilibrium.solve import Equilibrium, SolverInfo, Status, adjoint_info, equilibrium
-from bayes_mfg.equilibrium.solvers import Anderson, Picard, iterate, unroll
+from bayes_mfg.equilibrium.solvers import Anderson, FictitiousPlay, OnlineMirrorDescent, Picard, iterate, unroll
 
 __all__ = [
     "equilibrium",
     "adjoint_info",
+    "exploitability",
     "best_response_map",
     "hjb",
     "kolmogorov",
@@ -18,6 +20,8 @@ __all__ = [
     "Status",
     "Picard",
     "Anderson",
+    "FictitiousPlay",
+    "OnlineMirrorDescent",
     "ImplicitAdjoint",
     "Unrolled",
     "AdjointInfo",

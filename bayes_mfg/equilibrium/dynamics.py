@@ -32,7 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_mfg.games.base import Array, Control, Game, Params
+from bayes_mfg.games.base import Array, Control, Game, MeanFieldGame, Params
+from bayes_mfg.games.discrete import DiscreteTimeGame
 
 
 def generator(rates: Array) -> Array:
@@ -433,8 +434,11 @@ def kolmogorov(game: Game, u: Array, params: Params, mu0: Array) -> ForwardSweep
     return ForwardSweep(jnp.concatenate([mu0[None], mu_tail], axis=0), rates)
 
 
-def best_response_map(game: Game, mu: Array, params: Params, mu0: Array) -> Array:
+def best_response_map(game: MeanFieldGame, mu: Array, params: Params, mu0: Array) -> Array:
     """The map ``G(mu) = Kolmogorov(HJB(mu))`` whose fixed point is the equilibrium.
+
+    For a :class:`~bayes_mfg.games.DiscreteTimeGame`: the flow under the soft best response,
+    ``forward(softmax(Q(mu) / tau))`` (:mod:`bayes_mfg.equilibrium.discrete_time`).
 
     Parameters
     ----------
@@ -462,6 +466,10 @@ def best_response_map(game: Game, mu: Array, params: Params, mu0: Array) -> Arra
     >>> float(jnp.max(jnp.abs(bm.best_response_map(game, eq.mu, params, jnp.asarray(mu0)) - eq.mu))) < 1e-10
     True
     """
+    if isinstance(game, DiscreteTimeGame):
+        from bayes_mfg.equilibrium import discrete_time  # (it builds on this module)
+
+        return discrete_time.best_response_map(game, mu, params, mu0)
     return kolmogorov(game, hjb(game, mu, params), params, mu0).mu
 
 

@@ -103,6 +103,22 @@ def _keep_best(best_x, best_gx, best_res, x, gx, res):
     )
 
 
+def _picard_init(fn: FixedPointFn, x0: Array, args: Any) -> PicardState:
+    gx = fn(x0, args)
+    res = _residual(x0, gx)
+    zero = jnp.zeros((), jnp.int32)
+    return PicardState(x0, gx, res, x0, gx, res, zero, zero + 1)
+
+
+def _picard_step(fn: FixedPointFn, state: PicardState, args: Any, weight: Any) -> PicardState:
+    """``x <- x + weight (G(x) - x)``: one relaxed fixed-point step."""
+    x = state.x + weight * (state.gx - state.x)
+    gx = fn(x, args)
+    res = _residual(x, gx)
+    best = _keep_best(state.best_x, state.best_gx, state.best_residual, x, gx, res)
+    return PicardState(x, gx, res, *best, state.iteration + 1, state.n_evals + 1)
+
+
 @dataclass(frozen=True)
 class Picard:
     """Damped Picard iteration ``x <- (1 - damping) G(x) + damping x`` (the seed paper's method).
@@ -139,17 +155,10 @@ class Picard:
         check_positive_int("max_iter", self.max_iter)
 
     def init(self, fn: FixedPointFn, x0: Array, args: Any) -> PicardState:
-        gx = fn(x0, args)
-        res = _residual(x0, gx)
-        zero = jnp.zeros((), jnp.int32)
-        return PicardState(x0, gx, res, x0, gx, res, zero, zero + 1)
+        return _picard_init(fn, x0, args)
 
     def step(self, fn: FixedPointFn, state: PicardState, args: Any) -> PicardState:
-        x = (1.0 - self.damping) * state.gx + self.damping * state.x
-        gx = fn(x, args)
-        res = _residual(x, gx)
-        best = _keep_best(state.best_x, state.best_gx, state.best_residual, x, gx, res)
-        return PicardState(x, gx, res, *best, state.iteration + 1, state.n_evals + 1)
+        return _picard_step(fn, state, args, 1.0 - self.damping)
 
 
 @dataclass(frozen=True)
@@ -261,7 +270,91 @@ class Anderson:
         )
 
 
-Solver = Picard | Anderson
+@dataclass(frozen=True)
+class FictitiousPlay:
+    """Fictitious play: the averaged flow ``x <- x + (G(x) - x) / (k + 2)`` at iteration k.
+
+    The classic learning dynamics of mean field games: the population's flow is the running
+    average of the best responses to the previous average (averaging flows is averaging the
+    policies weighted by the flow). It converges (slowly: the residual falls like 1/k) in
+    monotone games where plain iteration may cycle; use it to compare with the literature,
+    :class:`Anderson` to solve. Works for both game families.
+
+    Parameters
+    ----------
+    tol, max_iter
+        As in :class:`Picard`; at the default tolerance (1e-10) fictitious play usually stops at
+        ``max_iter`` (reported, never silent).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.BeachBar(n_states=5, n_steps=4, temperature=0.2)
+    >>> eq = bm.equilibrium(game, {}, [0.2] * 5, solver=bm.FictitiousPlay(tol=1e-4))
+    >>> bool(eq.converged)
+    True
+    """
+
+    tol: float | None = None
+    max_iter: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.tol is not None:
+            check_positive_float("tol", self.tol)
+        check_positive_int("max_iter", self.max_iter)
+
+    def init(self, fn: FixedPointFn, x0: Array, args: Any) -> PicardState:
+        return _picard_init(fn, x0, args)
+
+    def step(self, fn: FixedPointFn, state: PicardState, args: Any) -> PicardState:
+        return _picard_step(fn, state, args, 1.0 / (state.iteration + 2).astype(state.x.dtype))
+
+
+@dataclass(frozen=True)
+class OnlineMirrorDescent:
+    """Online mirror descent on the policy logits (discrete-time games only).
+
+    With logits ``y`` ``(N, d, A)`` and ``pi = softmax(y)``, one step evaluates the policy
+    against its own flow and moves the logits towards its regularised action values,
+
+        y <- (1 - eta * tau) y + eta * Q_tau^{pi, mu^pi}
+
+    where ``mu^pi`` is the flow induced by ``pi`` and ``Q_tau^{pi, mu}`` the action values of
+    ``pi`` with the entropy bonus ``tau H``. Its fixed point is ``y = Q / tau``, i.e.
+    ``pi = softmax(Q / tau)``: the regularised equilibrium. With ``tau = 0`` this is MFGLib's
+    online mirror descent ``y <- y + eta Q``. The start is the soft best response to the
+    initial path (``init``, default ``mu0`` repeated). Each step costs a policy evaluation
+    and an evaluation of G (for the residual ``max|G(mu) - mu|`` on which it stops, as every
+    solver does): ``n_evals`` counts both.
+
+    Parameters
+    ----------
+    learning_rate
+        ``eta > 0``; ``eta * tau <= 1`` is required (checked at solve time).
+    tol, max_iter
+        As in :class:`Picard`.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.BeachBar(n_states=5, n_steps=4, temperature=0.2)
+    >>> eq = bm.equilibrium(game, {}, [0.2] * 5, solver=bm.OnlineMirrorDescent(learning_rate=1.0))
+    >>> bool(eq.converged), float(eq.info.residual) <= 1e-10
+    (True, True)
+    """
+
+    learning_rate: float = 1.0
+    tol: float | None = None
+    max_iter: int = 2000
+
+    def __post_init__(self) -> None:
+        check_positive_float("learning_rate", self.learning_rate)
+        if self.tol is not None:
+            check_positive_float("tol", self.tol)
+        check_positive_int("max_iter", self.max_iter)
+
+
+Solver = Picard | Anderson | FictitiousPlay | OnlineMirrorDescent
 
 
 def default_tol(solver: Solver, dtype: Any) -> float:

@@ -88,79 +88,49 @@ class ParameterSpec:
     doc: str = ""
 
 
-class Game(abc.ABC):
-    """Base class of a continuous-time finite-state mean field game.
+class MeanFieldGame(abc.ABC):
+    """What every mean field game has: ``d`` states, a time grid and named parameter paths.
 
-    Subclasses are frozen dataclasses (hashable, so a game can be a static argument of
-    ``jax.jit``) that define ``n_states``, ``horizon`` (T > 0), ``n_steps`` (N >= 2) and
-    ``scheme`` (``"implicit"``, ``"exponential"`` or ``"euler"``), and implement :meth:`parameter_specs`,
-    :meth:`control` and :meth:`terminal_cost`.
+    Two families build on it: :class:`Game` (continuous time, controlled jump rates, costs;
+    the seed paper's formulation) and :class:`~bayes_mfg.games.DiscreteTimeGame` (discrete
+    time, finite actions, rewards, entropy regularisation; MFGLib's formulation). Both are
+    solved by the same :func:`~bayes_mfg.equilibrium` (one fixed-point engine over the
+    distribution path ``mu``, one implicit gradient) and calibrated by the same
+    :class:`~bayes_mfg.CalibrationModel`.
 
-    The time-stepping ``scheme`` is part of the discretised game:
-
-    * ``"euler"``: explicit Euler for both HJB and Kolmogorov (the seed paper's scheme);
-      keeps ``mu`` a probability vector only while ``dt * max_x sum_y a[x, y] <= 1``.
-    * ``"implicit"``: rates frozen over each step, implicit Euler in the linear part,
-      ``mu_{n+1} = mu_n (I - dt Q_n)^{-1}`` and ``u_n = (I - dt Q_n)^{-1} (u_{n+1} + dt f_n)``;
-      ``(I - dt Q)^{-1}`` is a stochastic matrix for any dt, so the scheme is positivity-
-      preserving and mass-conserving for any step size, and one step is one d x d LU solve
-      (the default: the cheapest stable step, and the cheapest to differentiate).
-    * ``"exponential"``: rates frozen over each step and the linear ODE solved exactly,
-      ``mu_{n+1} = mu_n expm(dt Q_n)`` and ``u_n = expm(dt Q) u_{n+1} + int_0^dt expm(s Q) f ds``;
-      positivity-preserving and mass-conserving for any step size; about 4x the cost of
-      ``"implicit"`` per solve and more per gradient.
+    Subclasses are frozen dataclasses (hashable: a static argument of ``jax.jit``) that
+    define ``n_states``, ``horizon`` and ``n_steps`` (the ``N`` grid points
+    ``t_n = n * horizon / (N - 1)``) and implement :meth:`parameter_specs`.
 
     Examples
     --------
-    A new game is a frozen dataclass with ``parameter_specs``, ``control`` and
-    ``terminal_cost``; see :class:`LinearQuadratic` for a complete one.
-
     >>> import bayes_mfg as bm
-    >>> game = bm.games.LinearQuadratic(n_states=4, horizon=2.0, n_steps=5)
-    >>> game.dt, game.time_grid.tolist()
-    (0.5, [0.0, 0.5, 1.0, 1.5, 2.0])
+    >>> isinstance(bm.games.LinearQuadratic(n_states=3), bm.games.MeanFieldGame)
+    True
     """
 
     n_states: int
     horizon: float
     n_steps: int
-    scheme: str
 
     state_names_default: ClassVar[tuple[str, ...] | None] = None
 
-    def _validate_grid(self) -> None:
-        check_positive_int("n_states", self.n_states, minimum=2)
-        check_positive_float("horizon", self.horizon)
-        check_positive_int("n_steps", self.n_steps, minimum=2)
-        check_choice("scheme", self.scheme, SCHEMES)
-
-    # ----------------------------------------------------------------- the model
     @abc.abstractmethod
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         """Names, per-step shapes, defaults and bounds of the parameters."""
 
-    @abc.abstractmethod
-    def control(self, u: Array, mu: Array, p: Params) -> Control:
-        """Best-response rates and running cost for value ``u`` and mean field ``mu``.
-
-        ``p`` holds the parameters of one time step (each of its per-step shape).
-        """
-
-    @abc.abstractmethod
-    def terminal_cost(self, mu: Array, p: Params) -> Array:
-        """Terminal cost ``g(x, mu_T)`` for all states (``p`` at the last time step)."""
-
     # ----------------------------------------------------------------- rate structure
     @property
     def neighbours(self) -> np.ndarray | None:
-        """Which moves the rates may use: ``None`` (dense) or an integer array ``(d, K)``.
+        """Which moves the dynamics may use: ``None`` (dense) or an integer array ``(d, K)``.
 
-        Dense games (the default) return rates of shape ``(d, d)`` from :meth:`control`.
-        A game on a sparse graph returns ``neighbours[x, k]``, the k-th state reachable
-        from x in one jump (rows padded with x itself), and rates of shape ``(d, K)``:
-        ``rates[x, k]`` is the rate of the jump x -> neighbours[x, k]. The sweeps then cost
-        O(d K) per step instead of O(d^2) (or O(d^3) for a dense implicit solve), and no
-        d x d matrix is ever built.
+        Dense games (the default) return rates of shape ``(d, d)`` from ``Game.control``
+        (transition kernels ``(d, A, d)`` from ``DiscreteTimeGame.transition``). A game on a
+        sparse graph returns ``neighbours[x, k]``, the k-th state reachable from x in one
+        move (rows padded with x itself), and rates ``(d, K)`` (kernels ``(d, A, K)``):
+        entry ``[x, k]`` (``[x, a, k]``) is for the move x -> neighbours[x, k]. The sweeps
+        then cost O(d K) per step instead of O(d^2) (or O(d^3) for a dense implicit solve),
+        and no d x d matrix is ever built.
         """
         return None
 
@@ -233,6 +203,59 @@ class Game(abc.ABC):
         """Parameters of time step ``n``."""
         return {k: v[n] for k, v in params.items()}
 
+
+class Game(MeanFieldGame):
+    """Base class of a continuous-time finite-state mean field game.
+
+    Subclasses are frozen dataclasses (hashable, so a game can be a static argument of
+    ``jax.jit``) that define ``n_states``, ``horizon`` (T > 0), ``n_steps`` (N >= 2) and
+    ``scheme`` (``"implicit"``, ``"exponential"`` or ``"euler"``), and implement :meth:`parameter_specs`,
+    :meth:`control` and :meth:`terminal_cost`.
+
+    The time-stepping ``scheme`` is part of the discretised game:
+
+    * ``"euler"``: explicit Euler for both HJB and Kolmogorov (the seed paper's scheme);
+      keeps ``mu`` a probability vector only while ``dt * max_x sum_y a[x, y] <= 1``.
+    * ``"implicit"``: rates frozen over each step, implicit Euler in the linear part,
+      ``mu_{n+1} = mu_n (I - dt Q_n)^{-1}`` and ``u_n = (I - dt Q_n)^{-1} (u_{n+1} + dt f_n)``;
+      ``(I - dt Q)^{-1}`` is a stochastic matrix for any dt, so the scheme is positivity-
+      preserving and mass-conserving for any step size, and one step is one d x d LU solve
+      (the default: the cheapest stable step, and the cheapest to differentiate).
+    * ``"exponential"``: rates frozen over each step and the linear ODE solved exactly,
+      ``mu_{n+1} = mu_n expm(dt Q_n)`` and ``u_n = expm(dt Q) u_{n+1} + int_0^dt expm(s Q) f ds``;
+      positivity-preserving and mass-conserving for any step size; about 4x the cost of
+      ``"implicit"`` per solve and more per gradient.
+
+    Examples
+    --------
+    A new game is a frozen dataclass with ``parameter_specs``, ``control`` and
+    ``terminal_cost``; see :class:`LinearQuadratic` for a complete one.
+
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.LinearQuadratic(n_states=4, horizon=2.0, n_steps=5)
+    >>> game.dt, game.time_grid.tolist()
+    (0.5, [0.0, 0.5, 1.0, 1.5, 2.0])
+    """
+
+    scheme: str
+
+    def _validate_grid(self) -> None:
+        check_positive_int("n_states", self.n_states, minimum=2)
+        check_positive_float("horizon", self.horizon)
+        check_positive_int("n_steps", self.n_steps, minimum=2)
+        check_choice("scheme", self.scheme, SCHEMES)
+
+    # ----------------------------------------------------------------- the model
+    @abc.abstractmethod
+    def control(self, u: Array, mu: Array, p: Params) -> Control:
+        """Best-response rates and running cost for value ``u`` and mean field ``mu``.
+
+        ``p`` holds the parameters of one time step (each of its per-step shape).
+        """
+
+    @abc.abstractmethod
+    def terminal_cost(self, mu: Array, p: Params) -> Array:
+        """Terminal cost ``g(x, mu_T)`` for all states (``p`` at the last time step)."""
 
 class FiniteActionGame(Game):
     """A game whose controls are a finite set of K actions.
