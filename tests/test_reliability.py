@@ -96,7 +96,7 @@ MALFORMED = {
     "eq matrix shape": (lambda: bm.equilibrium(bm.games.MobilityNetwork(n_states=3), {"q": np.ones((2, 2))}, MU0),
                         ValueError, r"params\['q'\] must have shape \(3, 3\)"),
     "eq params not mapping": (lambda: bm.equilibrium(LQ, [1.0], MU0), TypeError, "params must be a mapping"),
-    "eq solver type": (lambda: bm.equilibrium(LQ, {}, MU0, solver="anderson"), TypeError, "solver must be Picard or Anderson"),
+    "eq solver type": (lambda: bm.equilibrium(LQ, {}, MU0, solver="anderson"), TypeError, "solver must be Picard, Anderson"),
     "eq init shape": (lambda: bm.equilibrium(LQ, {}, MU0, init=jnp.ones((3, 3))), ValueError, r"init must have shape \(20, 3\)"),
     "adjoint solver": (lambda: bm.ImplicitAdjoint(linear_solver="lu"), ValueError, "linear_solver must be one of"),
     # parameter paths and observation models
