@@ -7,13 +7,16 @@ from typing import Sequence
 import numpy as np
 
 from bayes_mfg.equilibrium.solve import Equilibrium
-from bayes_mfg.games.base import Game
+from bayes_mfg.games.base import MeanFieldGame
+from bayes_mfg.games.discrete import DiscreteTimeGame
 
 
-def plot_equilibrium(game: Game, eq: Equilibrium, *, title: str | None = None, states: Sequence[int] | None = None):
+def plot_equilibrium(game: MeanFieldGame, eq: Equilibrium, *, title: str | None = None,
+                     states: Sequence[int] | None = None):
     """Distribution path, value function and total out-rate per state of one equilibrium.
 
-    Returns the matplotlib ``Figure``.
+    For a discrete-time game the third panel shows the population's action shares
+    ``sum_x mu_t(x) pi_t(a | x)`` instead of out-rates. Returns the matplotlib ``Figure``.
     """
     import matplotlib.pyplot as plt
 
@@ -22,15 +25,24 @@ def plot_equilibrium(game: Game, eq: Equilibrium, *, title: str | None = None, s
     names = game.state_names
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
     cmap = plt.get_cmap("viridis", max(len(states), 2))
-    out_rate = np.asarray(eq.rates).sum(-1)
+    discrete = isinstance(game, DiscreteTimeGame)
     for i, x in enumerate(states):
         kw = dict(color=cmap(i), label=names[x])
         axes[0].plot(t, np.asarray(eq.mu)[:, x], **kw)
         axes[1].plot(t, np.asarray(eq.value)[:, x], **kw)
-        axes[2].plot(t[:-1], out_rate[:, x], **kw)
+        if not discrete:
+            axes[2].plot(t[:-1], np.asarray(eq.rates).sum(-1)[:, x], **kw)
     axes[0].set(xlabel="time t", ylabel="mu_t(x)", title="distribution")
-    axes[1].set(xlabel="time t", ylabel="u_t(x)", title="value")
-    axes[2].set(xlabel="time t", ylabel="sum_y a*_t[x, y]", title="out-rate")
+    if discrete:
+        shares = np.einsum("tx,txa->ta", np.asarray(eq.mu), np.asarray(eq.policy))
+        for a, name in enumerate(game.action_names):
+            axes[2].plot(t, shares[:, a], label=name)
+        axes[2].legend(fontsize=8)
+        axes[1].set(xlabel="time t", ylabel="V_t(x) (reward)", title="soft value")
+        axes[2].set(xlabel="time t", ylabel="sum_x mu_t(x) pi_t(a|x)", title="action shares")
+    else:
+        axes[1].set(xlabel="time t", ylabel="u_t(x)", title="value")
+        axes[2].set(xlabel="time t", ylabel="sum_y a*_t[x, y]", title="out-rate")
     if len(states) <= 8:
         axes[0].legend(fontsize=8, ncol=2)
     if title:

@@ -53,7 +53,7 @@ def environments():
 def find_mfglib_python(given: str | None) -> str | None:
     """An interpreter that can ``import mfglib``: the given one, the env var, or this one."""
     for candidate in (given, os.environ.get("BAYES_MFG_MFGLIB_PYTHON"), sys.executable):
-        if candidate and shutil.which(candidate) or (candidate and Path(candidate).exists()):
+        if candidate and (shutil.which(candidate) or Path(candidate).exists()):
             probe = subprocess.run([candidate, "-c", "import mfglib.alg"], capture_output=True)
             if probe.returncode == 0:
                 return candidate

@@ -136,7 +136,9 @@ def test_svi_map_recovers_constant_gamma_on_small_game():
     assert tree["svi_losses"]["loss"].shape == (300,)
 
 
-@pytest.mark.parametrize("guide", ["normal", "lowrank", "multivariate"])
+# lowrank and multivariate under -m slow (CI budget: ~35 s); the three share fit_svi's code path
+@pytest.mark.parametrize("guide", ["normal", pytest.param("lowrank", marks=pytest.mark.slow),
+                                   pytest.param("multivariate", marks=pytest.mark.slow)])
 def test_svi_gaussian_guides_fit_a_spline_path(guide):
     sim = small_sim(n_traj=3)
     model = bm.CalibrationModel(SMALL, {"gamma": bm.paths.TimeSpline.around(1.0, n_knots=4)}, bm.observe.Dirichlet(2000.0),

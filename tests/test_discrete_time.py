@@ -225,6 +225,19 @@ def test_calibration_model_runs_on_a_discrete_time_game():
     assert float(grad) == pytest.approx(float((logp(0.6 + h) - logp(0.6 - h)) / (2 * h)), rel=1e-6)
 
 
+def test_plot_shows_action_shares_for_a_discrete_time_game():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bayes_mfg.plots import plot_equilibrium
+
+    game = bm.games.SusceptibleInfected(n_steps=11)
+    fig = plot_equilibrium(game, bm.equilibrium(game, {}, [0.4, 0.6]))
+    assert [ax.get_title() for ax in fig.axes] == ["distribution", "soft value", "action shares"]
+    shares = np.stack([line.get_ydata() for line in fig.axes[2].get_lines()], axis=1)
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0, atol=1e-12)
+
+
 def test_bad_input_is_rejected():
     with pytest.raises(ValueError, match="temperature"):
         bm.games.BeachBar(temperature=0.0)
