@@ -263,22 +263,23 @@ def test_bad_input_is_rejected():
 
 
 @pytest.mark.slow
-def test_nuts_recovers_reward_parameters_of_susceptible_infected():
-    """Two reward parameters (the costs of distancing and of infection) from 20 noisy flows."""
+def test_nuts_recovers_a_reward_parameter_of_susceptible_infected():
+    """The cost of keeping distance, from 20 noisy population flows (the other costs known)."""
     import numpyro.distributions as dist
 
     from bayes_mfg.datasets import simulate
 
     game = bm.games.SusceptibleInfected(n_steps=31, temperature=0.1)
-    truth = {"distancing_cost": 0.5, "infected_cost": 1.0}
-    sim = simulate(game, truth, 20, bm.observe.Dirichlet(1000.0), seed=3)
-    model = bm.CalibrationModel(game, {k: dist.LogNormal(0.0, 1.0) for k in truth}, bm.observe.Dirichlet(1000.0),
+    sim = simulate(game, {"distancing_cost": 0.5}, 20, bm.observe.Dirichlet(1000.0), seed=3)
+    model = bm.CalibrationModel(game, {"distancing_cost": dist.LogNormal(0.0, 1.0)}, bm.observe.Dirichlet(1000.0),
                                 record_mu=False)
     fit = bm.fit_nuts(model, sim.data, chains=2, warmup=300, samples=300, seed=1, progress_bar=False)
-    for name, value in truth.items():
-        draws = fit.samples[name]
-        q_lo, q_hi = np.quantile(draws, [0.03, 0.97])
-        print(f"{name}: truth {value}, mean {draws.mean():.4f}, sd {draws.std():.4f}, 94% interval [{q_lo:.4f}, {q_hi:.4f}]")
-        assert q_lo <= value <= q_hi
-        assert draws.std() < 0.1 * value
+    draws = np.sort(fit.samples["distancing_cost"].ravel())
+    k = int(np.floor(0.94 * draws.size))
+    i = int(np.argmin(draws[k:] - draws[: draws.size - k]))
+    lo, hi = draws[i], draws[i + k]
+    print(f"distancing_cost: truth 0.5, mean {draws.mean():.5f}, sd {draws.std():.5f}, 94% HDI [{lo:.5f}, {hi:.5f}], "
+          f"divergences {fit.num_divergences}")
+    assert lo <= 0.5 <= hi
+    assert hi - lo < 0.05
     assert fit.num_divergences == 0
