@@ -255,6 +255,10 @@ def run_cell(cell: Cell, s: Settings, seed: int = 0) -> dict[str, Any]:
     out["baseline"] = dict(traj_mse=bm.heldout_error(fit_c, test.data, num_samples=1)["mse"],
                            seconds=time.perf_counter() - t0)
     out["game_vs_baseline_mse_ratio"] = out["point"]["traj_mse"] / out["baseline"]["traj_mse"]
+    # the first test trajectory's paths, for the figures
+    out["example"] = dict(names=names, t=np.asarray(game.time_grid).tolist(), truth=truth_test[0].tolist(),
+                          point=paths[0].tolist(), bayes_mean=draws.mean(axis=0)[0].tolist(),
+                          bayes_lo=lo[0].tolist(), bayes_hi=hi[0].tolist())
     return out
 
 
@@ -276,6 +280,62 @@ def markdown(results: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(row(r)) + " |" for r in results]
     return "\n".join(lines)
+
+
+def figures(results: list[dict[str, Any]], out: Path) -> list[Path]:
+    """Per system: learned vs true path (first test trajectory, first parameter) with the 94%
+    band for every cell; for LQ the parameter error against d; the error against noise."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    for system in sorted({r["cell"]["system"] for r in results}):
+        rs = [r for r in results if r["cell"]["system"] == system]
+        fig, axes = plt.subplots(1, len(rs), figsize=(3.2 * len(rs), 2.8), squeeze=False, constrained_layout=True)
+        for ax, r in zip(axes[0], rs):
+            e = r["example"]
+            t = np.asarray(e["t"])
+            ax.plot(t, np.asarray(e["truth"])[:, 0], "k-", label="truth")
+            ax.plot(t, np.asarray(e["point"])[:, 0], "C1--", label="neural (SVI)")
+            ax.plot(t, np.asarray(e["bayes_mean"])[:, 0], "C0-", label="posterior mean")
+            ax.fill_between(t, np.asarray(e["bayes_lo"])[:, 0], np.asarray(e["bayes_hi"])[:, 0], color="C0", alpha=0.25,
+                            label="94% band")
+            ax.set(title=r["key"], xlabel="t", ylabel=e["names"][0])
+        axes[0][0].legend(fontsize=7)
+        path = out / f"paths_{system}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    lq = [r for r in results if r["cell"]["system"] == "LQ" and r["cell"]["noise"] == 1e-3]
+    if lq:
+        fig, ax = plt.subplots(figsize=(4.5, 3.2), constrained_layout=True)
+        for case in sorted({r["cell"]["case"] for r in lq}):
+            rs = sorted((r for r in lq if r["cell"]["case"] == case), key=lambda r: r["cell"]["d"])
+            ax.plot([r["cell"]["d"] for r in rs], [r["point"]["param_rmse"] for r in rs], "o--", label=f"{case}: neural")
+            ax.plot([r["cell"]["d"] for r in rs], [r["bayes"]["param_rmse"] for r in rs], "s-", label=f"{case}: posterior mean")
+        ax.set(xscale="log", yscale="log", xlabel="number of states d", ylabel="parameter RMSE", title="LQ: error vs d")
+        ax.legend(fontsize=7)
+        fig.savefig(out / "error_vs_d.png", dpi=110)
+        plt.close(fig)
+        written.append(out / "error_vs_d.png")
+    noisy = [r for r in results if r["cell"]["case"] == "constant" and r["cell"]["system"] in ("LQ", "Cybersecurity")]
+    if len({r["cell"]["noise"] for r in noisy}) > 1:
+        fig, ax = plt.subplots(figsize=(4.5, 3.2), constrained_layout=True)
+        for system in ("LQ", "Cybersecurity"):
+            rs = sorted((r for r in noisy if r["cell"]["system"] == system and r["cell"]["d"] in (4, 8)),
+                        key=lambda r: r["cell"]["noise"])
+            x = [max(r["cell"]["noise"], 1e-5) for r in rs]  # exact shares drawn at 1e-5
+            ax.plot(x, [r["point"]["param_rmse"] for r in rs], "o--", label=f"{system}: neural")
+            ax.plot(x, [r["bayes"]["param_rmse"] for r in rs], "s-", label=f"{system}: posterior mean")
+        ax.set(xscale="log", yscale="log", xlabel="noise 1/kappa (0 drawn at 1e-5)", ylabel="parameter RMSE",
+               title="error vs noise")
+        ax.legend(fontsize=7)
+        fig.savefig(out / "error_vs_noise.png", dpi=110)
+        plt.close(fig)
+        written.append(out / "error_vs_noise.png")
+    return written
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -304,6 +364,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     (out / "table.md").write_text(table + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=1))
     print("\n" + table)
+    for path in figures(results, out):
+        print(f"figure: {path}")
     print(f"\nwrote {out / 'table.md'} and {out / 'results.json'} (backend {jax.default_backend()})")
     return results
 
