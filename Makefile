@@ -25,8 +25,13 @@ NOTEBOOKS_FOR_DOCS = mkdir -p build/notebooks && cp -u notebooks/*.ipynb build/n
 
 # the unit tests, every notebook top to bottom in FAST mode (tests/test_notebooks.py),
 # and the documentation site (strict) with the executed notebooks
+# JAX's persistent compilation cache: the two workers and the notebook kernels compile many
+# identical programs (every test builds its own model, so jit's in-memory cache misses);
+# measured on test_calibration + test_criticism: 220 s without, 154 s with a cold cache
+JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(CURDIR)/build/jax_cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0.2
+
 test: $(STAMP)
-	BAYES_MFG_FAST=1 $(PY) -m pytest -n 2 --durations=15 tests $(PYTEST_ARGS)
+	$(JAX_CACHE) BAYES_MFG_FAST=1 $(PY) -m pytest -n 2 --durations=15 tests $(PYTEST_ARGS)
 	$(NOTEBOOKS_FOR_DOCS)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet -d build/site
 
@@ -35,7 +40,7 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict -d build/site
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -m slow -n 2 $(PYTEST_ARGS)
+	$(JAX_CACHE) $(PY) -m pytest -m slow -n 2 $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(PY) -m bayes_mfg.demo
