@@ -103,6 +103,12 @@ def _keep_best(best_x, best_gx, best_res, x, gx, res):
     )
 
 
+def _check_stopping(tol: float | None, max_iter: int) -> None:
+    if tol is not None:
+        check_positive_float("tol", tol)
+    check_positive_int("max_iter", max_iter)
+
+
 def _picard_init(fn: FixedPointFn, x0: Array, args: Any) -> PicardState:
     gx = fn(x0, args)
     res = _residual(x0, gx)
@@ -150,9 +156,7 @@ class Picard:
         check_positive_float("damping", self.damping, allow_zero=True)
         if self.damping >= 1:
             raise ValueError(f"damping must be in [0, 1), got {self.damping}")
-        if self.tol is not None:
-            check_positive_float("tol", self.tol)
-        check_positive_int("max_iter", self.max_iter)
+        _check_stopping(self.tol, self.max_iter)
 
     def init(self, fn: FixedPointFn, x0: Array, args: Any) -> PicardState:
         return _picard_init(fn, x0, args)
@@ -210,9 +214,7 @@ class Anderson:
         check_positive_float("damping", self.damping, allow_zero=True)
         if self.damping >= 1:
             raise ValueError(f"damping must be in [0, 1), got {self.damping}")
-        if self.tol is not None:
-            check_positive_float("tol", self.tol)
-        check_positive_int("max_iter", self.max_iter)
+        _check_stopping(self.tol, self.max_iter)
         check_positive_float("regularization", self.regularization, allow_zero=True)
         if not self.restart_factor > 1:
             raise ValueError(f"restart_factor must be > 1, got {self.restart_factor}")
@@ -299,9 +301,7 @@ class FictitiousPlay:
     max_iter: int = 2000
 
     def __post_init__(self) -> None:
-        if self.tol is not None:
-            check_positive_float("tol", self.tol)
-        check_positive_int("max_iter", self.max_iter)
+        _check_stopping(self.tol, self.max_iter)
 
     def init(self, fn: FixedPointFn, x0: Array, args: Any) -> PicardState:
         return _picard_init(fn, x0, args)
@@ -349,9 +349,7 @@ class OnlineMirrorDescent:
 
     def __post_init__(self) -> None:
         check_positive_float("learning_rate", self.learning_rate)
-        if self.tol is not None:
-            check_positive_float("tol", self.tol)
-        check_positive_int("max_iter", self.max_iter)
+        _check_stopping(self.tol, self.max_iter)
 
 
 Solver = Picard | Anderson | FictitiousPlay | OnlineMirrorDescent

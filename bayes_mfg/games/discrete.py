@@ -38,7 +38,7 @@ class DiscreteTimeGame(MeanFieldGame):
     """Base class of a discrete-time finite state-action mean field game.
 
     Subclasses are frozen dataclasses with fields ``n_states`` (``d``), ``n_steps`` (``N = T + 1``
-    time points) and ``temperature`` (``tau > 0``), a property or field ``n_actions`` (``A``),
+    time points) and ``temperature`` (``tau > 0``), a class constant (or property) ``n_actions`` (``A``),
     and implement :meth:`parameter_specs`, :meth:`transition` and :meth:`reward`. Parameters
     are paths over the ``N`` time points, exactly as for :class:`~bayes_mfg.games.Game`, so
     the same :class:`~bayes_mfg.paths.ParameterPath` objects calibrate them.
@@ -59,8 +59,15 @@ class DiscreteTimeGame(MeanFieldGame):
     temperature: float
 
     action_names_default: ClassVar[tuple[str, ...] | None] = None
+    #: The number of states of a game whose state space is fixed by its definition, else None.
+    fixed_states: ClassVar[int | None] = None
+
+    def __post_init__(self) -> None:
+        self._validate_grid()
 
     def _validate_grid(self) -> None:
+        if self.fixed_states is not None and self.n_states != self.fixed_states:
+            raise ValueError(f"n_states must be {self.fixed_states} for {type(self).__name__}, got {self.n_states}")
         check_positive_int("n_states", self.n_states, minimum=2)
         check_positive_int("n_steps", self.n_steps, minimum=2)
         check_positive_int("n_actions", self.n_actions)
@@ -152,9 +159,7 @@ class BeachBar(DiscreteTimeGame):
             raise ValueError(f"p_still must be in [0, 1], got {self.p_still}")
         check_positive_float("log_eps", self.log_eps)
 
-    @property
-    def n_actions(self) -> int:
-        return 3
+    n_actions: ClassVar[int] = 3  # type: ignore[misc]
 
     @property
     def neighbours(self) -> np.ndarray:
@@ -213,17 +218,11 @@ class LeftRight(DiscreteTimeGame):
     n_steps: int = 2
     temperature: float = 0.1
 
+    fixed_states: ClassVar[int] = 3
     state_names_default: ClassVar[tuple[str, ...]] = ("start", "left", "right")
     action_names_default: ClassVar[tuple[str, ...]] = ("left", "right")
 
-    def __post_init__(self) -> None:
-        self._validate_grid()
-        if self.n_states != 3:
-            raise ValueError(f"n_states must be 3 for LeftRight, got {self.n_states}")
-
-    @property
-    def n_actions(self) -> int:
-        return 2
+    n_actions: ClassVar[int] = 2  # type: ignore[misc]
 
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         return {
@@ -268,17 +267,11 @@ class RockPaperScissors(DiscreteTimeGame):
     n_steps: int = 2
     temperature: float = 0.1
 
+    fixed_states: ClassVar[int] = 4
     state_names_default: ClassVar[tuple[str, ...]] = ("start", "rock", "paper", "scissors")
     action_names_default: ClassVar[tuple[str, ...]] = ("rock", "paper", "scissors")
 
-    def __post_init__(self) -> None:
-        self._validate_grid()
-        if self.n_states != 4:
-            raise ValueError(f"n_states must be 4 for RockPaperScissors, got {self.n_states}")
-
-    @property
-    def n_actions(self) -> int:
-        return 3
+    n_actions: ClassVar[int] = 3  # type: ignore[misc]
 
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         default = np.array([[0.0, -1.0, 2.0], [4.0, 0.0, -2.0], [-3.0, 6.0, 0.0]])
@@ -328,17 +321,11 @@ class SusceptibleInfected(DiscreteTimeGame):
     n_steps: int = 51
     temperature: float = 0.1
 
+    fixed_states: ClassVar[int] = 2
     state_names_default: ClassVar[tuple[str, ...]] = ("S", "I")
     action_names_default: ClassVar[tuple[str, ...]] = ("out", "distance")
 
-    def __post_init__(self) -> None:
-        self._validate_grid()
-        if self.n_states != 2:
-            raise ValueError(f"n_states must be 2 for SusceptibleInfected, got {self.n_states}")
-
-    @property
-    def n_actions(self) -> int:
-        return 2
+    n_actions: ClassVar[int] = 2  # type: ignore[misc]
 
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         return {
@@ -425,9 +412,7 @@ class CrowdMotion(DiscreteTimeGame):
     def n_states(self) -> int:  # type: ignore[override]
         return self.rows * self.cols
 
-    @property
-    def n_actions(self) -> int:
-        return 5
+    n_actions: ClassVar[int] = 5  # type: ignore[misc]
 
     @property
     def _offsets(self) -> list[tuple[int, int]]:
