@@ -233,6 +233,7 @@ def test_shared_mu0_is_one_global_site():
 
 
 # ---------------------------------------------------------------------------- held-out log density
+@pytest.mark.slow  # (35-70 s; under -m slow for the CI budget)
 def test_heldout_log_density_and_count_error_match_a_direct_computation():
     game, obs, data = _small_counts(3, 1)
     _, _, test = _small_counts(2, 2)

@@ -239,6 +239,7 @@ def small():
     return MODEL, sim.data
 
 
+@pytest.mark.slow  # (35-70 s; under -m slow for the CI budget)
 def test_same_seed_nuts_is_bit_identical_and_checkpointed_run_resumes(small, tmp_path, monkeypatch):
     model, data = small
     kw = dict(chains=2, warmup=30, samples=10, seed=3, progress_bar=False)  # two segments of 5: one compilation
