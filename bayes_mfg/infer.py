@@ -9,6 +9,7 @@ trajectory), dims ``chain, draw, trajectory, time, state, time_step`` and parame
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata as _md
 import os
 import pathlib
@@ -328,6 +329,7 @@ def fit_svi(
     optimizer: optax.GradientTransformation | None = None,
     num_particles: int = 1,
     init_values: dict | None = None,
+    batch_size: int | None = None,
     seed: int = 0,
     progress_bar: bool = True,
 ) -> SVIResult:
@@ -353,6 +355,13 @@ def fit_svi(
         ELBO particles per step.
     init_values
         Optional ``{site: value}`` initial values (default: prior medians).
+    batch_size
+        Minibatch SVI: each step solves and observes a fresh random batch of this many
+        trajectories and scales their log-likelihood by ``n_traj / batch_size`` (NumPyro
+        subsample plate), an unbiased estimate of the full-data ELBO at
+        ``batch_size / n_traj`` of its cost per step (the seed paper trains on batches of
+        10). Needs global latent sites only (``mu0`` from the data or shared; paths
+        shared across trajectories). None (default): every trajectory in every step.
     seed, progress_bar
         Random seed; show NumPyro's progress bar (not shown for sharded data).
 
@@ -376,13 +385,16 @@ def fit_svi(
     check_positive_int("num_particles", num_particles)
     if optimizer is not None and not isinstance(optimizer, optax.GradientTransformation):
         raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
+    if batch_size is not None:
+        model.check_subsample_size(data, batch_size)
     if not any(v == "latent" for v in _site_types(model, data).values()):
         # only point networks (numpyro.param sites in the model): nothing for a guide to fit
         g = _no_latent_guide
     else:
         g = _make_guide(model, guide, init_values)
     opt = optimizer if optimizer is not None else optax.adam(learning_rate)
-    svi = SVI(model, g, opt, Trace_ELBO(num_particles=num_particles))
+    fitted = model if batch_size is None else functools.partial(model, subsample_size=batch_size)
+    svi = SVI(fitted, g, opt, Trace_ELBO(num_particles=num_particles))
     with recording("optimisation") as rec:
         if _data_as_argument(model, data, "fit_svi"):
             # SVI.run captures the data as a constant of the compiled loop; pass them as an argument
@@ -407,7 +419,8 @@ def fit_svi(
             stacklevel=2,
         )
     settings = {"guide": guide if isinstance(guide, str) else type(guide).__name__, "num_steps": num_steps,
-                "learning_rate": learning_rate, "num_particles": num_particles}
+                "learning_rate": learning_rate, "num_particles": num_particles,
+                "batch_size": data.n_trajectories if batch_size is None else batch_size}
     return SVIResult(model, data, g, params, losses, n_failed, svi, seed, settings, rec.tally)
 
 

@@ -249,7 +249,35 @@ class CalibrationModel:
             out[f"obs_{f}"] = np.asarray(prior.sample(jax.random.fold_in(key_obs, i), (num_samples,)))
         return out
 
-    def __call__(self, data: Observations, *, observe: bool = True, iteration: Any = None) -> None:
+    def check_subsample_size(self, data: Observations, subsample_size: Any) -> None:
+        """Refuse a trajectory subsample size this model cannot use (before any solve).
+
+        Subsampling estimates the likelihood of all trajectories from a random batch (scaled
+        by ``n_traj / subsample_size``); it is exact in expectation only when every latent
+        site is global, so per-trajectory latent sites (latent ``mu0``, trajectory-wise
+        paths) are refused.
+        """
+        if isinstance(subsample_size, bool) or not isinstance(subsample_size, (int, np.integer)):
+            raise TypeError(f"subsample_size must be an int or None, got {type(subsample_size).__name__}")
+        if not 1 <= subsample_size <= data.n_trajectories:
+            raise ValueError(
+                f"subsample_size must be in [1, {data.n_trajectories}] (the number of trajectories), got {subsample_size}"
+            )
+        local = sorted(
+            k for k, v in self.site_dims().items()
+            if "trajectory" in v and not k.endswith("_path") and k not in ("mu", "obs", "mu0") and not k.startswith("solver_")
+        )
+        if self.uses_latent_mu0(data):
+            local.insert(0, "mu0")
+        if local:
+            raise ValueError(
+                f"subsample_size needs global latent sites only; this model has per-trajectory latent sites {local} "
+                "(use mu0='data' or 'shared' and paths shared across trajectories, or fit all trajectories)"
+            )
+
+    def __call__(
+        self, data: Observations, *, observe: bool = True, iteration: Any = None, subsample_size: int | None = None
+    ) -> None:
         """The NumPyro model.
 
         Parameters
@@ -262,10 +290,27 @@ class CalibrationModel:
         iteration
             The sampler's iteration index, passed by ``fit_nuts`` so that failed solves are
             attributed to warm-up or sampling (see :mod:`bayes_mfg.failures`).
+        subsample_size
+            Solve and observe only a random batch of this many trajectories (a NumPyro
+            subsample plate ``"trajectory_batch"``: the log-likelihood is scaled by
+            ``n_traj / subsample_size``, an unbiased estimate of the full one). For
+            stochastic optimisation (``fit_svi(batch_size=...)``); None: all trajectories.
         """
         idx = self.check_data(data)
+        if subsample_size is not None:
+            self.check_subsample_size(data, subsample_size)
         game = self.game
         theta, mu0 = self.parameters(data)
+        if subsample_size is not None:
+            # the paths are evaluated for every trajectory (cheap, and paths that read the
+            # observed shares need the concrete data); only the batch is solved and observed
+            batch = numpyro.plate("trajectory_batch", data.n_trajectories, subsample_size=subsample_size, dim=-2)
+            with batch as rows:  # the plate draws its random rows once, when it is created
+                theta = {k: v[rows] for k, v in theta.items()}
+                mu0 = mu0[rows]
+                data = jax.tree_util.tree_map(lambda a: jnp.asarray(a)[rows], data)
+        else:
+            batch = None
         fixed = game.params(**self.fixed)
         fixed = {k: v for k, v in fixed.items() if k in self.fixed}
 
@@ -287,7 +332,11 @@ class CalibrationModel:
         if self.record_mu:
             numpyro.deterministic("mu", mu_obs)
         if observe:
-            self.observation("obs", mu_obs, data)
+            if batch is not None:
+                with batch, numpyro.plate("time_batch", mu_obs.shape[1], dim=-1):
+                    self.observation("obs", mu_obs, data)
+            else:
+                self.observation("obs", mu_obs, data)
         else:
             total = jnp.where(data.mask, data.values, 0.0).sum(-1) if data.kind == "counts" else None
             self.observation("obs", mu_obs, None, total_count=total)
