@@ -7,7 +7,8 @@ Cells: a system (LQ at several d, Cybersecurity, SIR), a truth case for the lear
 (a) the paper-style point estimate: a neural path ``gamma(t, mu_t)`` fitted by SVI with a
     point (delta) guide on the Dirichlet likelihood;
 (b) the Bayesian fit: a constant (constant truth) or time-spline (otherwise) path by NUTS on
-    the first ``bayes_trajectories`` training trajectories;
+    the first ``bayes_trajectories`` training trajectories (above ``nuts_max_d`` states: SVI
+    with a full-covariance normal guide, where NUTS is too slow for the machine);
 (c) the no-game baseline (forward Kolmogorov with learned constant rates, no HJB) by SVI;
 (d) wall time of each.
 
@@ -28,13 +29,17 @@ Metrics (on held-out test trajectories):
 Every cell is written to ``<out>/cells/<key>.json`` as soon as it finishes; a rerun skips
 finished cells (``--fresh`` recomputes). The table is written as Markdown and JSON.
 
-Usage: ``python -m benchmarks.paper_grid [--quick] [--only lq noise cyber sir] [--out DIR] [--fresh]``
+Usage: ``python -m benchmarks.paper_grid [--profile reference|cpu|quick] [--only lq noise cyber sir]
+[--out DIR] [--fresh]`` (``--quick`` = ``--profile quick``). Several processes started on one
+``--out`` share the cells (each claims a cell with a lock file); the last one to finish writes
+the table and the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -54,23 +59,37 @@ B_MIN, B_MAX = 0.1, 3.0
 
 @dataclass(frozen=True)
 class Settings:
-    """Sizes of one run of the grid (the reference settings of DESIGN 6, or the quick ones)."""
+    """Sizes of one run of the grid (the reference settings of DESIGN 6, or the quick ones).
+
+    ``svi_batch``: trajectories per step of the neural fit (minibatch SVI; None = all, the
+    paper trains on batches of 10). ``nuts_max_d``: the Bayesian fit is NUTS up to this many
+    states and SVI with a full-covariance normal guide (``bayes_svi_steps``) above it.
+    """
 
     n_steps: int = 100
     n_train: int = 200
     n_test: int = 20
     bayes_trajectories: int = 20
     svi_steps: int = 2000
+    svi_batch: int | None = None
     baseline_steps: int = 1000
     nuts_warmup: int = 300
     nuts_samples: int = 300
     nuts_chains: int = 2
+    nuts_max_d: int | None = None
+    bayes_svi_steps: int = 1000
     hidden: tuple[int, ...] = (16, 16)
     spline_knots: int = 8
 
 
 QUICK = Settings(n_steps=20, n_train=4, n_test=2, bayes_trajectories=4, svi_steps=60, baseline_steps=60,
                  nuts_warmup=15, nuts_samples=15, nuts_chains=1, hidden=(8, 8), spline_knots=4)
+#: what fits on 2 CPU cores in about an hour: the reference data (200 + 20 trajectories, N = 100),
+#: the neural fit on batches of 20 (1000 steps = 100 epochs), NUTS on 10 trajectories up to
+#: d = 8 and a full-covariance normal SVI guide above
+CPU = Settings(svi_steps=1000, svi_batch=20, bayes_trajectories=10, nuts_warmup=150, nuts_samples=150,
+               nuts_max_d=8, bayes_svi_steps=800)
+PROFILES = {"reference": Settings(), "cpu": CPU, "quick": QUICK}
 
 
 @dataclass(frozen=True)
@@ -206,7 +225,7 @@ def run_cell(cell: Cell, s: Settings, seed: int = 0) -> dict[str, Any]:
     nets = {k: bm.paths.Neural(inputs=("t", "mu"), hidden=s.hidden, init_value=1.0, seed=seed) for k in names}
     model = bm.CalibrationModel(game, nets, obs, mu0="data", record_mu=False)
     fit = bm.fit_svi(model, train.data, guide="delta", num_steps=s.svi_steps, learning_rate=1e-2, seed=seed,
-                     progress_bar=False)
+                     batch_size=s.svi_batch, progress_bar=False)
     paths = _predicted_paths(fit, test.data, names, num_samples=1)[0]
     out["point"] = dict(
         param_rmse=float(np.sqrt(np.mean((paths - truth_test) ** 2))),
@@ -225,12 +244,18 @@ def run_cell(cell: Cell, s: Settings, seed: int = 0) -> dict[str, Any]:
                    for k in names}
     model_b = bm.CalibrationModel(game, paths_b, obs, mu0="data", record_mu=False)
     sub = train.data.subset(np.arange(s.bayes_trajectories))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fit_b = bm.fit_nuts(model_b, sub, chains=s.nuts_chains, warmup=s.nuts_warmup, samples=s.nuts_samples,
-                            seed=seed, progress_bar=False, **({} if cell.case == "constant" else
-                                                              dict(init="laplace", dense_mass=True)))
-    n_draws = s.nuts_chains * s.nuts_samples
+    use_nuts = s.nuts_max_d is None or game.n_states <= s.nuts_max_d
+    if use_nuts:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fit_b = bm.fit_nuts(model_b, sub, chains=s.nuts_chains, warmup=s.nuts_warmup, samples=s.nuts_samples,
+                                seed=seed, progress_bar=False, **({} if cell.case == "constant" else
+                                                                  dict(init="laplace", dense_mass=True)))
+        n_draws, divergences = s.nuts_chains * s.nuts_samples, int(fit_b.num_divergences)
+    else:
+        fit_b = bm.fit_svi(model_b, sub, guide="multivariate", num_steps=s.bayes_svi_steps, learning_rate=1e-2,
+                           seed=seed, progress_bar=False)
+        n_draws, divergences = 200, 0
     draws = _predicted_paths(fit_b, test.data, names, num_samples=min(n_draws, 200))
     lo, hi = np.quantile(draws, 0.03, axis=0), np.quantile(draws, 0.97, axis=0)
     width = float(np.median((hi - lo) / scale))
@@ -242,7 +267,8 @@ def run_cell(cell: Cell, s: Settings, seed: int = 0) -> dict[str, Any]:
         identified=_identified(width, coverage),
         traj_mse=bm.heldout_error(fit_b, test.data, num_samples=min(n_draws, 200))["mse"],
         residual=_max_residual(game, draws.mean(axis=0), names, test.data.mu0),
-        divergences=int(fit_b.num_divergences),
+        method="NUTS" if use_nuts else "SVI (full-covariance normal)",
+        divergences=divergences,
         seconds=time.perf_counter() - t0,
     )
 
@@ -263,7 +289,7 @@ def run_cell(cell: Cell, s: Settings, seed: int = 0) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- table
-COLUMNS = ("cell", "point: param RMSE", "point: traj MSE", "bayes: param RMSE", "94% coverage", "band/scale",
+COLUMNS = ("cell", "point: param RMSE", "point: traj MSE", "bayes (method)", "bayes: param RMSE", "94% coverage", "band/scale",
            "identified?", "baseline traj MSE", "game/baseline", "max residual", "time [s]")
 
 
@@ -271,7 +297,8 @@ def row(r: dict[str, Any]) -> list[str]:
     p, b, c = r["point"], r["bayes"], r["baseline"]
     res = max(p["residual"], b["residual"])
     secs = p["seconds"] + b["seconds"] + c["seconds"] + r["seconds_simulate"]
-    return [r["key"], f"{p['param_rmse']:.3g}", f"{p['traj_mse']:.2e}", f"{b['param_rmse']:.3g}", f"{b['coverage']:.2f}",
+    method = "SVI-MVN" if b.get("method", "NUTS").startswith("SVI") else "NUTS"
+    return [r["key"], f"{p['param_rmse']:.3g}", f"{p['traj_mse']:.2e}", method, f"{b['param_rmse']:.3g}", f"{b['coverage']:.2f}",
             f"{b['band_width']:.2f}", b["identified"], f"{c['traj_mse']:.2e}",
             f"{r['game_vs_baseline_mse_ratio']:.3g}", f"{res:.1e}", f"{secs:.0f}"]
 
@@ -338,35 +365,66 @@ def figures(results: list[dict[str, Any]], out: Path) -> list[Path]:
     return written
 
 
+def _claim(path: Path) -> bool:
+    """Take the cell whose result goes to ``path`` for this process: a lock file created
+    atomically next to it (several processes started on one ``--out`` share the cells).
+    A lock left by a process that is gone is taken over."""
+    lock = path.with_suffix(".lock")
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            os.kill(int(lock.read_text() or 0), 0)
+            return False  # its owner is still running
+        except (ProcessLookupError, ValueError):
+            lock.unlink(missing_ok=True)
+            return _claim(path)
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    return True
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="CI-sized: LQ d=3, two truth cases, tiny fits")
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="reference",
+                    help="reference: DESIGN 6 sizes (a GPU); cpu: about an hour on 2 cores; quick: CI-sized")
+    ap.add_argument("--quick", action="store_true", help="same as --profile quick (LQ d=3, two truth cases)")
     ap.add_argument("--only", nargs="+", default=["lq", "noise", "cyber", "sir"], choices=["lq", "noise", "cyber", "sir"])
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--fresh", action="store_true", help="recompute finished cells")
     args = ap.parse_args(argv)
-    settings = QUICK if args.quick else Settings()
-    out = args.out or HERE / "results" / ("paper_grid_quick" if args.quick else "paper_grid")
+    profile = "quick" if args.quick else args.profile
+    settings = PROFILES[profile]
+    out = args.out or HERE / "results" / ("paper_grid" if profile == "reference" else f"paper_grid_{profile}")
     (out / "cells").mkdir(parents=True, exist_ok=True)
-    results = []
-    for cell in grid(args.quick, tuple(args.only)):
+    cells = grid(profile == "quick", tuple(args.only))
+    for cell in cells:
         path = out / "cells" / f"{cell.key}.json"
         if path.exists() and not args.fresh:
-            results.append(json.loads(path.read_text()))
             print(f"{cell.key}: done before (delete {path} or pass --fresh to recompute)", flush=True)
             continue
-        t0 = time.perf_counter()
-        result = run_cell(cell, settings)
-        path.write_text(json.dumps(result, indent=1))
-        results.append(result)
+        if not _claim(path):
+            print(f"{cell.key}: taken by another process", flush=True)
+            continue
+        try:
+            t0 = time.perf_counter()
+            result = run_cell(cell, settings)
+            path.write_text(json.dumps(result, indent=1))
+        finally:
+            path.with_suffix(".lock").unlink(missing_ok=True)
         print(f"{cell.key}: {time.perf_counter() - t0:.0f} s  " + "  ".join(row(result)[1:]), flush=True)
+    paths = [out / "cells" / f"{c.key}.json" for c in cells]
+    results = [json.loads(p.read_text()) for p in paths if p.exists()]
+    if len(results) < len(cells):
+        print(f"\n{len(results)} of {len(cells)} cells finished (others still running elsewhere): no table yet")
+        return results
     table = markdown(results)
     (out / "table.md").write_text(table + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=1))
     print("\n" + table)
     for path in figures(results, out):
         print(f"figure: {path}")
-    print(f"\nwrote {out / 'table.md'} and {out / 'results.json'} (backend {jax.default_backend()})")
+    print(f"\nwrote {out / 'table.md'} and {out / 'results.json'} (profile {profile}, backend {jax.default_backend()})")
     return results
 
 
