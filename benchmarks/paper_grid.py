@@ -61,8 +61,8 @@ B_MIN, B_MAX = 0.1, 3.0
 class Settings:
     """Sizes of one run of the grid (the reference settings of DESIGN 6, or the quick ones).
 
-    ``svi_batch``: trajectories per step of the neural fit (minibatch SVI; None = all, the
-    paper trains on batches of 10). ``nuts_max_d``: the Bayesian fit is NUTS up to this many
+    ``svi_batch``, ``baseline_batch``: trajectories per step of the neural fit and of the
+    no-game baseline (minibatch SVI; None = all, the paper trains on batches of 10). ``nuts_max_d``: the Bayesian fit is NUTS up to this many
     states and SVI with a full-covariance normal guide (``bayes_svi_steps``) above it.
     """
 
@@ -73,6 +73,7 @@ class Settings:
     svi_steps: int = 2000
     svi_batch: int | None = None
     baseline_steps: int = 1000
+    baseline_batch: int | None = None
     nuts_warmup: int = 300
     nuts_samples: int = 300
     nuts_chains: int = 2
@@ -87,7 +88,7 @@ QUICK = Settings(n_steps=20, n_train=4, n_test=2, bayes_trajectories=4, svi_step
 #: what fits on 2 CPU cores in about an hour: the reference data (200 + 20 trajectories, N = 100),
 #: the neural fit on batches of 20 (1000 steps = 100 epochs), NUTS on 10 trajectories up to
 #: d = 8 and a full-covariance normal SVI guide above
-CPU = Settings(svi_steps=1000, svi_batch=20, bayes_trajectories=10, nuts_warmup=150, nuts_samples=150,
+CPU = Settings(svi_steps=1000, svi_batch=20, baseline_batch=20, bayes_trajectories=10, nuts_warmup=150, nuts_samples=150,
                nuts_max_d=8, bayes_svi_steps=800)
 PROFILES = {"reference": Settings(), "cpu": CPU, "quick": QUICK}
 
@@ -277,7 +278,7 @@ def run_cell(cell: Cell, s: Settings, seed: int = 0) -> dict[str, Any]:
     baseline = bm.games.MeanFieldDynamics.like(game)
     model_c = bm.CalibrationModel(baseline, {"rates": bm.paths.Constant()}, obs, mu0="data", record_mu=False)
     fit_c = bm.fit_svi(model_c, train.data, guide="delta", num_steps=s.baseline_steps, learning_rate=2e-2, seed=seed,
-                       progress_bar=False)
+                       batch_size=s.baseline_batch, progress_bar=False)
     out["baseline"] = dict(traj_mse=bm.heldout_error(fit_c, test.data, num_samples=1)["mse"],
                            seconds=time.perf_counter() - t0)
     out["game_vs_baseline_mse_ratio"] = out["point"]["traj_mse"] / out["baseline"]["traj_mse"]
@@ -397,12 +398,16 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     settings = PROFILES[profile]
     out = args.out or HERE / "results" / ("paper_grid" if profile == "reference" else f"paper_grid_{profile}")
     (out / "cells").mkdir(parents=True, exist_ok=True)
+    wanted = json.loads(json.dumps(asdict(settings)))
     cells = grid(profile == "quick", tuple(args.only))
-    for cell in cells:
+    # the largest games first, so that processes sharing the grid finish close together
+    for cell in sorted(cells, key=lambda c: -SYSTEMS[c.system]["game"](c.d, settings).n_states):
         path = out / "cells" / f"{cell.key}.json"
         if path.exists() and not args.fresh:
-            print(f"{cell.key}: done before (delete {path} or pass --fresh to recompute)", flush=True)
-            continue
+            if json.loads(path.read_text())["settings"] == wanted:
+                print(f"{cell.key}: done before (delete {path} or pass --fresh to recompute)", flush=True)
+                continue
+            print(f"{cell.key}: done before with other settings: recomputed", flush=True)
         if not _claim(path):
             print(f"{cell.key}: taken by another process", flush=True)
             continue
@@ -414,7 +419,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             path.with_suffix(".lock").unlink(missing_ok=True)
         print(f"{cell.key}: {time.perf_counter() - t0:.0f} s  " + "  ".join(row(result)[1:]), flush=True)
     paths = [out / "cells" / f"{c.key}.json" for c in cells]
-    results = [json.loads(p.read_text()) for p in paths if p.exists()]
+    results = [r for r in (json.loads(p.read_text()) for p in paths if p.exists()) if r["settings"] == wanted]
     if len(results) < len(cells):
         print(f"\n{len(results)} of {len(cells)} cells finished (others still running elsewhere): no table yet")
         return results
