@@ -304,9 +304,27 @@ def row(r: dict[str, Any]) -> list[str]:
             f"{r['game_vs_baseline_mse_ratio']:.3g}", f"{res:.1e}", f"{secs:.0f}"]
 
 
+def summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per system: the game / no-game held-out MSE ratio (median, worst) and how many cells
+    are identified, overconfident or not identified."""
+    out = []
+    for system in dict.fromkeys(r["cell"]["system"] for r in results):
+        rs = [r for r in results if r["cell"]["system"] == system]
+        ratios = np.array([r["game_vs_baseline_mse_ratio"] for r in rs])
+        verdicts = [r["bayes"]["identified"] for r in rs]
+        out.append(dict(system=system, cells=len(rs), ratio_median=float(np.median(ratios)), ratio_max=float(ratios.max()),
+                        game_better=int(np.sum(ratios < 1)),
+                        **{v: verdicts.count(v) for v in ("yes", "overconfident", "no")}))
+    return out
+
+
 def markdown(results: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(row(r)) + " |" for r in results]
+    lines += ["", "| system | cells | game/baseline MSE: median | worst | game better | identified yes / overconfident / no |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {s['system']} | {s['cells']} | {s['ratio_median']:.3g} | {s['ratio_max']:.3g} | {s['game_better']} of {s['cells']} "
+              f"| {s['yes']} / {s['overconfident']} / {s['no']} |" for s in summary(results)]
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ Setting
 * Dense rates: ``LinearQuadratic(n_states=d)`` (all-to-all moves, d (d - 1) rates per step)
   for d in {3, 8, 32, 128} at N = 100, and N in {50, 100, 400} at d = 8.
 * Sparse rates: ``NeighbourLinearQuadratic.torus(s, s)`` (d = s^2 states, moves to the 4
-  adjacent cells, 4 d rates per step, target state 0) for d in {256, 1024, 4096} at N = 100,
+  adjacent cells, 4 d rates per step, target state 0) for d in {64, 256, 1024, 4096} at N = 100,
   and N in {50, 100, 400} at d = 1024.
 (``--quick``: dense d in {3, 8, 32}, sparse d in {256, 1024}, N in {50, 100}.)
 Both at gamma = 1.55 and the other parameters at their defaults, T = 2, the default
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", type=Path, default=RESULTS_PATH)
     args = ap.parse_args(argv)
     dense_d = (3, 8, 32) if args.quick else (3, 8, 32, 128)
-    sparse_d = (256, 1024) if args.quick else (256, 1024, 4096)
+    sparse_d = (256, 1024) if args.quick else (64, 256, 1024, 4096)
     steps = (50, 100) if args.quick else (50, 100, 400)
     t0 = time.perf_counter()
     cases = []
