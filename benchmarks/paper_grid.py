@@ -435,6 +435,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             path.write_text(json.dumps(result, indent=1))
         finally:
             path.with_suffix(".lock").unlink(missing_ok=True)
+            # every cell compiles new programs: free them (a long run otherwise exhausts the
+            # process's memory mappings and LLVM fails with "Cannot allocate memory")
+            jax.clear_caches()
         print(f"{cell.key}: {time.perf_counter() - t0:.0f} s  " + "  ".join(row(result)[1:]), flush=True)
     paths = [out / "cells" / f"{c.key}.json" for c in cells]
     results = [r for r in (json.loads(p.read_text()) for p in paths if p.exists()) if r["settings"] == wanted]
