@@ -49,6 +49,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpyro.diagnostics import split_gelman_rubin
 
 import bayes_mfg as bm
 from bayes_mfg.datasets import simulate
@@ -199,6 +200,19 @@ def _max_residual(game, paths: np.ndarray, names, mu0: np.ndarray) -> float:
     return float(jnp.max(solve(jnp.asarray(paths), jnp.asarray(mu0))))
 
 
+def _latent_sites(model, data) -> set[str]:
+    from bayes_mfg.infer import _site_types
+
+    return {k for k, v in _site_types(model, data).items() if v == "latent"}
+
+
+def truth_scale(truth: np.ndarray) -> np.ndarray:
+    """Per parameter of ``(n_traj, N, n_params)`` true paths: the range over trajectories and
+    time, or the mean absolute value where the truth is constant."""
+    ptp = np.ptp(truth, axis=(0, 1))
+    return np.where(ptp > 0, ptp, np.abs(truth).mean(axis=(0, 1)))
+
+
 def _identified(width: float, coverage: float) -> str:
     """``yes``: a narrow band that covers the truth; ``overconfident``: narrow but missing it;
     ``no``: the data leave the path wide open."""
@@ -218,7 +232,7 @@ def run_cell(cell: Cell, s: Settings, seed: int = 0) -> dict[str, Any]:
     train = simulate(game, truth, s.n_train, sim_obs, seed=seed)
     test = simulate(game, truth, s.n_test, sim_obs, seed=seed + 1000)
     truth_test = _truth_paths(test, names)
-    scale = np.maximum(np.ptp(truth_test, axis=(0, 1)), np.abs(truth_test).mean(axis=(0, 1)) * (np.ptp(truth_test) == 0))
+    scale = truth_scale(truth_test)
     out: dict[str, Any] = dict(cell=asdict(cell), key=cell.key, settings=asdict(s), seconds_simulate=time.perf_counter() - t0)
 
     # (a) paper-style point estimate: neural path of (t, mu_t), SVI with a delta guide
@@ -253,10 +267,13 @@ def run_cell(cell: Cell, s: Settings, seed: int = 0) -> dict[str, Any]:
                                 seed=seed, progress_bar=False, **({} if cell.case == "constant" else
                                                                   dict(init="laplace", dense_mass=True)))
         n_draws, divergences = s.nuts_chains * s.nuts_samples, int(fit_b.num_divergences)
+        latent = [k for k, v in fit_b.samples.items() if k in _latent_sites(model_b, sub)]
+        r_hat = (max(float(np.max(split_gelman_rubin(fit_b.samples[k]))) for k in latent)
+                 if s.nuts_chains > 1 else float("nan"))
     else:
         fit_b = bm.fit_svi(model_b, sub, guide="multivariate", num_steps=s.bayes_svi_steps, learning_rate=1e-2,
                            seed=seed, progress_bar=False)
-        n_draws, divergences = 200, 0
+        n_draws, divergences, r_hat = 200, 0, float("nan")
     draws = _predicted_paths(fit_b, test.data, names, num_samples=min(n_draws, 200))
     lo, hi = np.quantile(draws, 0.03, axis=0), np.quantile(draws, 0.97, axis=0)
     width = float(np.median((hi - lo) / scale))
@@ -270,6 +287,7 @@ def run_cell(cell: Cell, s: Settings, seed: int = 0) -> dict[str, Any]:
         residual=_max_residual(game, draws.mean(axis=0), names, test.data.mu0),
         method="NUTS" if use_nuts else "SVI (full-covariance normal)",
         divergences=divergences,
+        max_r_hat=r_hat,
         seconds=time.perf_counter() - t0,
     )
 
@@ -299,6 +317,8 @@ def row(r: dict[str, Any]) -> list[str]:
     res = max(p["residual"], b["residual"])
     secs = p["seconds"] + b["seconds"] + c["seconds"] + r["seconds_simulate"]
     method = "SVI-MVN" if b.get("method", "NUTS").startswith("SVI") else "NUTS"
+    if np.isfinite(b.get("max_r_hat", float("nan"))):
+        method += f", R-hat {b['max_r_hat']:.2f}"
     return [r["key"], f"{p['param_rmse']:.3g}", f"{p['traj_mse']:.2e}", method, f"{b['param_rmse']:.3g}", f"{b['coverage']:.2f}",
             f"{b['band_width']:.2f}", b["identified"], f"{c['traj_mse']:.2e}",
             f"{r['game_vs_baseline_mse_ratio']:.3g}", f"{res:.1e}", f"{secs:.0f}"]

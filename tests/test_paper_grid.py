@@ -37,3 +37,18 @@ def test_quick_grid_runs_end_to_end(tmp_path):
     again = subprocess.run([sys.executable, "-m", "benchmarks.paper_grid", "--quick", "--out", str(tmp_path)],
                            cwd=ROOT, env={**os.environ, "MPLBACKEND": "Agg"}, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and again.stdout.count("done before") == 2
+
+
+def test_truth_scale_is_per_parameter():
+    """Band widths are relative to each parameter's own scale: its range, or its absolute
+    value where it is constant (several constant parameters with different values once gave
+    a zero scale, an infinite relative width)."""
+    import numpy as np
+
+    from benchmarks.paper_grid import truth_scale
+
+    truth = np.zeros((2, 3, 3))
+    truth[..., 0] = 0.5
+    truth[..., 1] = np.arange(3.0)
+    truth[..., 2] = -0.25
+    np.testing.assert_array_equal(truth_scale(truth), [0.5, 2.0, 0.25])
