@@ -22,7 +22,8 @@ Metrics (on held-out test trajectories):
   posterior band covers the truth (b only);
 * ``band_width``: median 94% band width relative to the truth's scale (its range over time,
   or its absolute value for a constant); ``identified``: ``yes`` when below 0.25 with
-  coverage >= 0.8, ``overconfident`` when narrow but missing the truth, ``no`` when wide;
+  coverage >= 0.8, ``overconfident`` when narrow but missing the truth, ``no`` when wide,
+  ``not converged`` when the NUTS chains disagree (max split R-hat > 1.05);
 * ``residual``: the equilibrium solver's max residual at the final parameters (a: the
   network's paths; b: the posterior-mean paths), on the test trajectories.
 
@@ -213,9 +214,12 @@ def truth_scale(truth: np.ndarray) -> np.ndarray:
     return np.where(ptp > 0, ptp, np.abs(truth).mean(axis=(0, 1)))
 
 
-def _identified(width: float, coverage: float) -> str:
-    """``yes``: a narrow band that covers the truth; ``overconfident``: narrow but missing it;
-    ``no``: the data leave the path wide open."""
+def _identified(width: float, coverage: float, r_hat: float = float("nan")) -> str:
+    """``not converged``: NUTS chains disagree (split R-hat > 1.05), so the band is not a
+    posterior; else ``yes``: a narrow band that covers the truth; ``overconfident``: narrow but
+    missing it; ``no``: the data leave the path wide open."""
+    if r_hat > 1.05:
+        return "not converged"
     if width >= 0.25:
         return "no"
     return "yes" if coverage >= 0.8 else "overconfident"
@@ -282,7 +286,7 @@ def run_cell(cell: Cell, s: Settings, seed: int = 0) -> dict[str, Any]:
         param_rmse=float(np.sqrt(np.mean((draws.mean(axis=0) - truth_test) ** 2))),
         coverage=coverage,
         band_width=width,
-        identified=_identified(width, coverage),
+        identified=_identified(width, coverage, r_hat),
         traj_mse=bm.heldout_error(fit_b, test.data, num_samples=min(n_draws, 200))["mse"],
         residual=_max_residual(game, draws.mean(axis=0), names, test.data.mu0),
         method="NUTS" if use_nuts else "SVI (full-covariance normal)",
@@ -334,17 +338,17 @@ def summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         verdicts = [r["bayes"]["identified"] for r in rs]
         out.append(dict(system=system, cells=len(rs), ratio_median=float(np.median(ratios)), ratio_max=float(ratios.max()),
                         game_better=int(np.sum(ratios < 1)),
-                        **{v: verdicts.count(v) for v in ("yes", "overconfident", "no")}))
+                        **{v: verdicts.count(v) for v in ("yes", "overconfident", "no", "not converged")}))
     return out
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(row(r)) + " |" for r in results]
-    lines += ["", "| system | cells | game/baseline MSE: median | worst | game better | identified yes / overconfident / no |",
+    lines += ["", "| system | cells | game/baseline MSE: median | worst | game better | identified yes / overconfident / no / not converged |",
               "|---|---|---|---|---|---|"]
     lines += [f"| {s['system']} | {s['cells']} | {s['ratio_median']:.3g} | {s['ratio_max']:.3g} | {s['game_better']} of {s['cells']} "
-              f"| {s['yes']} / {s['overconfident']} / {s['no']} |" for s in summary(results)]
+              f"| {s['yes']} / {s['overconfident']} / {s['no']} / {s['not converged']} |" for s in summary(results)]
     return "\n".join(lines)
 
 

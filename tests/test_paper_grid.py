@@ -26,7 +26,7 @@ def test_quick_grid_runs_end_to_end(tmp_path):
                    r["baseline"]["traj_mse"], r["game_vs_baseline_mse_ratio"]]
         assert all(math.isfinite(x) for x in numbers), r
         assert r["point"]["residual"] <= 1e-10 and r["bayes"]["residual"] <= 1e-10
-        assert r["bayes"]["identified"] in ("yes", "overconfident", "no")
+        assert r["bayes"]["identified"] in ("yes", "overconfident", "no", "not converged")
     # the constant truth is easy: the posterior pins it, and the game fits far better than no game
     constant = results[0]
     assert constant["bayes"]["param_rmse"] < 0.05 and constant["game_vs_baseline_mse_ratio"] < 0.1
