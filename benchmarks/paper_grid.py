@@ -87,9 +87,9 @@ class Settings:
 
 QUICK = Settings(n_steps=20, n_train=4, n_test=2, bayes_trajectories=4, svi_steps=60, baseline_steps=60,
                  nuts_warmup=15, nuts_samples=15, nuts_chains=1, hidden=(8, 8), spline_knots=4)
-#: what fits on 2 CPU cores in about an hour: the reference data (200 + 20 trajectories, N = 100),
-#: the neural fit on batches of 20 (1000 steps = 100 epochs), NUTS on 10 trajectories up to
-#: d = 8 and a full-covariance normal SVI guide above
+#: what fits on 2 CPU cores in about 1.5 hours (two processes): the reference data (200 + 20
+#: trajectories, N = 100), the neural fit and the baseline on batches of 20 (1000 steps = 100
+#: epochs), NUTS on 10 trajectories up to d = 8 and a full-covariance normal SVI guide above
 CPU = Settings(svi_steps=1000, svi_batch=20, baseline_batch=20, bayes_trajectories=10, nuts_warmup=150, nuts_samples=150,
                nuts_max_d=8, bayes_svi_steps=800)
 PROFILES = {"reference": Settings(), "cpu": CPU, "quick": QUICK}
@@ -430,11 +430,13 @@ def _claim(path: Path) -> bool:
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", choices=sorted(PROFILES), default="reference",
-                    help="reference: DESIGN 6 sizes (a GPU); cpu: about an hour on 2 cores; quick: CI-sized")
+                    help="reference: DESIGN 6 sizes (a GPU); cpu: about 1.5 h on 2 cores; quick: CI-sized")
     ap.add_argument("--quick", action="store_true", help="same as --profile quick (LQ d=3, two truth cases)")
     ap.add_argument("--only", nargs="+", default=["lq", "noise", "cyber", "sir"], choices=["lq", "noise", "cyber", "sir"])
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--fresh", action="store_true", help="recompute finished cells")
+    ap.add_argument("--report", action="store_true",
+                    help="run nothing: write the table and figures of the cells finished so far, listing the others")
     args = ap.parse_args(argv)
     profile = "quick" if args.quick else args.profile
     settings = PROFILES[profile]
@@ -443,7 +445,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     wanted = json.loads(json.dumps(asdict(settings)))
     cells = grid(profile == "quick", tuple(args.only))
     # the largest games first, so that processes sharing the grid finish close together
-    for cell in sorted(cells, key=lambda c: -SYSTEMS[c.system]["game"](c.d, settings).n_states):
+    for cell in [] if args.report else sorted(cells, key=lambda c: -SYSTEMS[c.system]["game"](c.d, settings).n_states):
         path = out / "cells" / f"{cell.key}.json"
         if path.exists() and not args.fresh:
             if json.loads(path.read_text())["settings"] == wanted:
@@ -465,10 +467,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         print(f"{cell.key}: {time.perf_counter() - t0:.0f} s  " + "  ".join(row(result)[1:]), flush=True)
     paths = [out / "cells" / f"{c.key}.json" for c in cells]
     results = [r for r in (json.loads(p.read_text()) for p in paths if p.exists()) if r["settings"] == wanted]
-    if len(results) < len(cells):
+    missing = [c.key for c in cells if not any(r["key"] == c.key for r in results)]
+    if missing and not args.report:
         print(f"\n{len(results)} of {len(cells)} cells finished (others still running elsewhere): no table yet")
         return results
-    table = markdown(results)
+    table = markdown(results) + "".join(f"\n\nNot finished: {k}" for k in missing)
     (out / "table.md").write_text(table + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=1))
     print("\n" + table)
