@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: test test-slow docs demo bench venv clean
+.PHONY: test test-slow lint docs demo bench venv clean
 
 $(STAMP): pyproject.toml
 	@set -e; \
@@ -23,17 +23,22 @@ venv: $(STAMP)
 # notebooks for the site: executed copies from tests/test_notebooks.py where newer, else the sources
 NOTEBOOKS_FOR_DOCS = mkdir -p build/notebooks && cp -u notebooks/*.ipynb build/notebooks/
 
-# the unit tests, every notebook top to bottom in FAST mode (tests/test_notebooks.py),
-# and the documentation site (strict) with the executed notebooks
+# the layer contract and ruff (make lint), the unit tests, every notebook top to bottom in
+# FAST mode (tests/test_notebooks.py), and the documentation site (strict) with the executed notebooks
 # JAX's persistent compilation cache: the two workers and the notebook kernels compile many
 # identical programs (every test builds its own model, so jit's in-memory cache misses);
 # measured on test_calibration + test_criticism: 220 s without, 154 s with a cold cache
 JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(CURDIR)/build/jax_cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0.2
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(JAX_CACHE) BAYES_MFG_FAST=1 $(PY) -m pytest -n 2 --durations=15 tests $(PYTEST_ARGS)
 	$(NOTEBOOKS_FOR_DOCS)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet -d build/site
+
+# the import-linter layer contract and ruff (configured in pyproject.toml)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check bayes_mfg tests benchmarks experiments
+	$(VENV)/bin/lint-imports --no-cache
 
 docs: $(STAMP)
 	$(NOTEBOOKS_FOR_DOCS)

@@ -1,10 +1,19 @@
 """bayes_mfg: Bayesian calibration of finite-state mean field games.
 
-Importing the package enables JAX's float64 mode (``jax_enable_x64``), because the
-equilibrium solver and its implicit gradients are specified to float64 accuracy.
-Set the environment variable ``BAYES_MFG_X64=0`` *before* importing to keep JAX's
-float32 default; solvers then pick float32-appropriate tolerances from the dtype of
-``mu0``.
+Importing the package enables JAX's float64 mode (``jax_enable_x64``). This is the one
+global setting the library changes, on purpose: the equilibrium is solved to
+``max|G(mu) - mu| <= 1e-10`` and its implicit gradients are exact to ~1e-9 only in float64,
+JAX's flag must be set before the first array is created, and a scientist who forgot a
+``numpyro.enable_x64()`` call would otherwise get float32 solves (tolerance 1e-5) without
+noticing. Set the environment variable ``BAYES_MFG_X64=0`` *before* importing to keep
+JAX's float32 default; solvers then pick float32 tolerances from the dtype of ``mu0``, and
+``bm.equilibrium`` warns (once per calling line) that it is solving in float32. Nothing
+else happens at import (the NumPyro/ArviZ work-around in :mod:`bayes_mfg._compat` runs on
+first use).
+
+Layers, lowest first (checked by ``make lint``): ``stepping`` (schemes, rate structures)
+< ``games`` < ``engine`` (solvers, adjoints, families) < ``paths`` / ``observe`` < ``model``
+< ``inference`` < ``criticism`` < ``problems`` < ``cli``.
 """
 
 import os as _os
@@ -14,26 +23,35 @@ import jax as _jax
 if _os.environ.get("BAYES_MFG_X64", "1") != "0":
     _jax.config.update("jax_enable_x64", True)
 
-from bayes_mfg import datasets, games, observe, paths  # noqa: E402
-from bayes_mfg.data import Observations  # noqa: E402
-from bayes_mfg.failures import SolverFailures  # noqa: E402
-from bayes_mfg.infer import LaplaceResult, NUTSResult, SVIResult, fit_nuts, fit_svi, laplace, load, save  # noqa: E402
-from bayes_mfg.model import CalibrationModel  # noqa: E402
-from bayes_mfg.identifiability import IdentifiabilityReport, identifiability  # noqa: E402
-from bayes_mfg.predictive import (  # noqa: E402
+from bayes_mfg import (  # noqa: E402
+    criticism,  # noqa: E402
+    datasets,
+    engine,
+    games,
+    observe,
+    paths,
+    problems,  # noqa: E402
+    stepping,
+)
+from bayes_mfg.criticism import (  # noqa: E402
+    Comparison,
+    IdentifiabilityReport,
     PredictiveCheck,
+    SBCResult,
+    compare,
     heldout_error,
     heldout_log_density,
+    identifiability,
+    loo,
     posterior_predictive,
     predictive_check,
-)  # noqa: E402
-from bayes_mfg.comparison import Comparison, compare, loo  # noqa: E402
-from bayes_mfg.sbc import SBCResult, sbc  # noqa: E402
-from bayes_mfg.parallel import shard_trajectories  # noqa: E402
-from bayes_mfg.report import report  # noqa: E402
-from bayes_mfg.equilibrium import (  # noqa: E402
-    Anderson,
+    report,
+    sbc,
+)
+from bayes_mfg.data import Observations  # noqa: E402
+from bayes_mfg.engine import (  # noqa: E402
     AdjointInfo,
+    Anderson,
     Equilibrium,
     FictitiousPlay,
     ImplicitAdjoint,
@@ -47,38 +65,32 @@ from bayes_mfg.equilibrium import (  # noqa: E402
     equilibrium,
     exploitability,
 )
-
-
-def _bind_numpyro_submodules() -> None:
-    """Re-attach loaded ``numpyro.*`` submodules to their parent packages.
-
-    ArviZ (arviz-base) imports NumPyro lazily (``importlib.util.LazyLoader``). When ArviZ is
-    imported before NumPyro, loading NumPyro through that lazy module leaves some
-    submodules, e.g. ``numpyro.distributions.distribution``, in ``sys.modules`` but not
-    bound as attributes of their parent, and ``numpyro.factor`` then fails with
-    "module 'numpyro.distributions' has no attribute 'distribution'". Binding them is
-    what a normal import does; it is a no-op when nothing is missing.
-    """
-    import sys
-
-    for name, module in list(sys.modules.items()):
-        if module is None or not name.startswith("numpyro."):
-            continue
-        parent_name, _, child = name.rpartition(".")
-        parent = sys.modules.get(parent_name)
-        if parent is not None and child not in vars(parent):
-            setattr(parent, child, module)
-
-
-_bind_numpyro_submodules()
+from bayes_mfg.inference import (  # noqa: E402
+    Fit,
+    LaplaceResult,
+    NUTSResult,
+    SolverFailures,
+    SVIResult,
+    fit_nuts,
+    fit_svi,
+    laplace,
+    load,
+    save,
+)
+from bayes_mfg.model import CalibrationModel  # noqa: E402
+from bayes_mfg.parallel import shard_trajectories  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "games",
+    "engine",
+    "stepping",
+    "problems",
     "paths",
     "observe",
     "datasets",
+    "criticism",
     "Observations",
     "CalibrationModel",
     "fit_svi",
@@ -98,6 +110,7 @@ __all__ = [
     "SBCResult",
     "shard_trajectories",
     "report",
+    "Fit",
     "LaplaceResult",
     "SVIResult",
     "NUTSResult",

@@ -2,8 +2,8 @@
 
 The main job of the package, end to end: simulate 20 noisy trajectories (Dirichlet
 observation noise, concentration 1000) of the linear-quadratic game with d = 8 states
-whose control-cost weight follows the "arc" gamma(t) = 0.1 + 4 * 2.9 / T^2 * t (T - t),
-then recover gamma(t) with a B-spline path (12 knots, random-walk prior) fitted by SVI with
+whose control-cost weight follows the "arc" gamma(t) = 0.1 + 4 * 2.9 / T^2 * t (T - t)
+(the reference problem :func:`bayes_mfg.problems.lq`, ``truth="arc"``), then recover gamma(t) with a B-spline path (12 knots, random-walk prior) fitted by SVI with
 a full-covariance normal guide. The data pin gamma(t) down only near the horizon; the
 posterior band says so (narrow near T, prior-wide in the middle). It is the command line::
 

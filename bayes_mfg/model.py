@@ -14,11 +14,12 @@ A solve that does not converge adds ``-inf`` to the log density (site
 ``stable_update`` skips the step. NaN never reaches the likelihood. An adjoint solve that
 does not converge makes the gradient NaN (``ImplicitAdjoint(on_failure="nan")``), which
 NUTS also rejects (the momentum after the step is NaN, so the point gets zero weight).
-Both are counted by :mod:`bayes_mfg.failures` and reported by ``fit_nuts``/``fit_svi``.
+Both are counted by :func:`bayes_mfg.inference.recording` and reported by ``fit_nuts``/``fit_svi``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -27,21 +28,36 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
+from numpyro.primitives import Messenger
 
+from bayes_mfg._compat import rebind_numpyro_submodules
+from bayes_mfg._reporting import report_forward
 from bayes_mfg._validation import check_positive_float
 from bayes_mfg.data import Observations, time_indices
-from bayes_mfg.equilibrium import ImplicitAdjoint, equilibrium
-from bayes_mfg.equilibrium.solve import check_solver, default_solver
-from bayes_mfg.equilibrium.solvers import Solver
-from bayes_mfg.failures import report_forward
+from bayes_mfg.engine import AbstractAdjoint, AbstractSolver, ImplicitAdjoint, check_solver, default_solver, equilibrium
 from bayes_mfg.games.base import MeanFieldGame
 from bayes_mfg.observe import ObservationModel
-from bayes_mfg.paths import ParameterPath, PathContext, as_path
+from bayes_mfg.paths import PathContext, as_path
 
 MU0_MODES = ("auto", "data", "latent", "shared")
 
 #: Deterministic sites with solver diagnostics, moved to ``sample_stats`` in ArviZ output.
 SOLVER_SITES = ("solver_converged", "solver_iterations", "solver_residual")
+
+#: Key of a site's ``infer`` dict naming the parameter whose path created the site.
+PATH_TAG = "bayes_mfg_path"
+
+
+class PathSites(Messenger):
+    """Marks every site created inside it as made by the path of parameter ``name``
+    (``site["infer"][PATH_TAG]``), so that a trace says which path made which site."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def process_message(self, msg: dict) -> None:
+        msg["infer"] = {**(msg.get("infer") or {}), PATH_TAG: self.name}
 
 
 def grid_inputs(data: Observations, grid: np.ndarray) -> np.ndarray:
@@ -78,7 +94,7 @@ class CalibrationModel:
     fixed
         Values of other parameters (constants or ``(N,)`` paths); the rest keep the game's
         defaults.
-    mu0
+    mu0_source
         ``"data"`` (use ``data.mu0``), ``"latent"`` (infer each trajectory's ``mu_0`` with a
         ``Dirichlet(mu0_concentration)`` prior), ``"shared"`` (one latent ``mu_0`` for all
         trajectories, site ``mu0`` with dims ``(state,)``: new trajectories, e.g. held-out
@@ -94,13 +110,13 @@ class CalibrationModel:
     record_mu
         Record the equilibrium shares at the observed times as deterministic site ``mu``.
     report_failures
-        Report failed solves to an active :func:`bayes_mfg.failures.recording` (one host
-        callback per model evaluation while recording).
+        Report failed solves to the :func:`bayes_mfg.inference.recording` blocks open when
+        the model is evaluated (one host callback per model evaluation, compiled in whenever True).
 
     Examples
     --------
     >>> import bayes_mfg as bm, numpyro.distributions as dist
-    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_times=20)
     >>> model = bm.CalibrationModel(game, {"gamma": dist.LogNormal(0.0, 1.0)}, bm.observe.Dirichlet(500.0))
     """
 
@@ -108,10 +124,10 @@ class CalibrationModel:
     paths: Mapping[str, Any]
     observation: ObservationModel
     fixed: Mapping[str, Any] | None = None
-    mu0: str = "auto"
+    mu0_source: str = "auto"
     mu0_concentration: float | tuple[float, ...] = 1.0
-    solver: Solver | None = None
-    adjoint: ImplicitAdjoint = field(default_factory=lambda: ImplicitAdjoint(on_failure="nan"))
+    solver: AbstractSolver | None = None
+    adjoint: AbstractAdjoint = field(default_factory=lambda: ImplicitAdjoint(on_failure="nan"))
     record_mu: bool = True
     report_failures: bool = True
 
@@ -134,8 +150,8 @@ class CalibrationModel:
         self.game.params(**fixed)
         if not isinstance(self.observation, ObservationModel):
             raise TypeError(f"observation must be a bayes_mfg.observe.ObservationModel, got {type(self.observation).__name__}")
-        if self.mu0 not in MU0_MODES:
-            raise ValueError(f"mu0 must be one of {MU0_MODES}, got {self.mu0!r}")
+        if self.mu0_source not in MU0_MODES:
+            raise ValueError(f"mu0_source must be one of {MU0_MODES}, got {self.mu0_source!r}")
         conc = self.mu0_concentration
         if np.ndim(conc) == 0:
             check_positive_float("mu0_concentration", conc)
@@ -148,8 +164,13 @@ class CalibrationModel:
         if self.solver is None:
             object.__setattr__(self, "solver", default_solver(self.game, tol=1e-10, max_iter=300))
         check_solver(self.solver, self.game)
-        if not isinstance(self.adjoint, ImplicitAdjoint):
-            raise TypeError(f"adjoint must be ImplicitAdjoint, got {type(self.adjoint).__name__}")
+        if not isinstance(self.adjoint, AbstractAdjoint):
+            raise TypeError(f"adjoint must be a bayes_mfg.engine.AbstractAdjoint (e.g. ImplicitAdjoint), "
+                            f"got {type(self.adjoint).__name__}")
+        self.adjoint.check(self.solver)
+        if isinstance(self.adjoint, ImplicitAdjoint) and self.adjoint.report_failures != self.report_failures:
+            # one static choice: a model that reports nothing compiles no adjoint report either
+            object.__setattr__(self, "adjoint", dataclasses.replace(self.adjoint, report_failures=self.report_failures))
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -166,12 +187,12 @@ class CalibrationModel:
             raise ValueError(
                 f"data.kind is {data.kind!r} but {type(self.observation).__name__} models {self.observation.kind!r}"
             )
-        if self.mu0 == "data" and data.mu0 is None:
-            raise ValueError("mu0='data' needs data.mu0 (the initial distribution of every trajectory)")
+        if self.mu0_source == "data" and data.mu0 is None:
+            raise ValueError("mu0_source='data' needs data.mu0 (the initial distribution of every trajectory)")
         return time_indices(data.times, np.asarray(self.game.time_grid))
 
     def uses_latent_mu0(self, data: Observations) -> bool:
-        return self.mu0 == "latent" or (self.mu0 == "auto" and data.mu0 is None)
+        return self.mu0_source == "latent" or (self.mu0_source == "auto" and data.mu0 is None)
 
     def site_dims(self) -> dict[str, tuple[str, ...]]:
         """Non-sample dims of every site (for ArviZ)."""
@@ -182,7 +203,7 @@ class CalibrationModel:
             extra = tuple(f"{name}_dim{i}" for i in range(len(specs[name].shape)))
             dims[f"{name}_path"] = ("trajectory", "time_step", *extra)
         dims.update(
-            mu0=("state",) if self.mu0 == "shared" else ("trajectory", "state"),
+            mu0=("state",) if self.mu0_source == "shared" else ("trajectory", "state"),
             mu=("trajectory", "time", "state"),
             obs=("trajectory", "time", "state"),
             solver_converged=("trajectory",),
@@ -190,6 +211,16 @@ class CalibrationModel:
             solver_residual=("trajectory",),
         )
         return dims
+
+    def declared_site_roles(self) -> dict[str, str]:
+        """Roles of the sites the model itself creates, whatever its paths and data:
+        ``"path"`` (``f"{name}_path"``), ``"solver"`` (diagnostics), ``"equilibrium"``
+        (``mu``), ``"observation"`` (``obs``) and ``"factor"`` (``equilibrium_failure``).
+        The other sites' roles come from a trace (:func:`bayes_mfg.inference.site_roles`)."""
+        roles = {f"{name}_path": "path" for name in self.paths}
+        roles.update({k: "solver" for k in SOLVER_SITES})
+        roles.update(mu="equilibrium", obs="observation", equilibrium_failure="factor")
+        return roles
 
     # ------------------------------------------------------------------ the model
     def path_context(self, data: Observations) -> PathContext:
@@ -214,12 +245,13 @@ class CalibrationModel:
         specs = game.parameter_specs()
         theta = {}
         for name, path in self.paths.items():
-            value = path(name, specs[name], ctx)
-            value = jnp.broadcast_to(value, (n_traj, game.n_steps, *specs[name].shape))
+            with PathSites(name):
+                value = path(name, specs[name], ctx)
+            value = jnp.broadcast_to(value, (n_traj, game.n_times, *specs[name].shape))
             theta[name] = value
             numpyro.deterministic(f"{name}_path", value)
         concentration = jnp.broadcast_to(jnp.asarray(self.mu0_concentration, dtype=jnp.result_type(float)), (d,))
-        if self.mu0 == "shared":
+        if self.mu0_source == "shared":
             mu0 = jnp.broadcast_to(numpyro.sample("mu0", dist.Dirichlet(concentration)), (n_traj, d))
         elif self.uses_latent_mu0(data):
             with numpyro.plate("trajectory", n_traj, dim=-1):
@@ -263,16 +295,14 @@ class CalibrationModel:
             raise ValueError(
                 f"subsample_size must be in [1, {data.n_trajectories}] (the number of trajectories), got {subsample_size}"
             )
-        local = sorted(
-            k for k, v in self.site_dims().items()
-            if "trajectory" in v and not k.endswith("_path") and k not in ("mu", "obs", "mu0") and not k.startswith("solver_")
-        )
+        declared = self.declared_site_roles()
+        local = sorted(k for k, v in self.site_dims().items() if "trajectory" in v and k not in declared and k != "mu0")
         if self.uses_latent_mu0(data):
             local.insert(0, "mu0")
         if local:
             raise ValueError(
                 f"subsample_size needs global latent sites only; this model has per-trajectory latent sites {local} "
-                "(use mu0='data' or 'shared' and paths shared across trajectories, or fit all trajectories)"
+                "(use mu0_source='data' or 'shared' and paths shared across trajectories, or fit all trajectories)"
             )
 
     def __call__(
@@ -289,13 +319,14 @@ class CalibrationModel:
             (posterior/prior predictive) with the data's shape.
         iteration
             The sampler's iteration index, passed by ``fit_nuts`` so that failed solves are
-            attributed to warm-up or sampling (see :mod:`bayes_mfg.failures`).
+            attributed to warm-up or sampling (see :func:`bayes_mfg.inference.recording`).
         subsample_size
             Solve and observe only a random batch of this many trajectories (a NumPyro
             subsample plate ``"trajectory_batch"``: the log-likelihood is scaled by
             ``n_traj / subsample_size``, an unbiased estimate of the full one). For
             stochastic optimisation (``fit_svi(batch_size=...)``); None: all trajectories.
         """
+        rebind_numpyro_submodules()
         idx = self.check_data(data)
         if subsample_size is not None:
             self.check_subsample_size(data, subsample_size)

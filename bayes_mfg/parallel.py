@@ -101,7 +101,7 @@ def shard_trajectories(data: T, devices: Sequence[jax.Device] | None = None) -> 
     Examples
     --------
     >>> import bayes_mfg as bm, jax
-    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_times=20)
     >>> sim = bm.datasets.simulate(game, {"gamma": 1.3}, 4, bm.observe.Dirichlet(500.0), seed=1)
     >>> data = bm.shard_trajectories(sim.data, devices=jax.local_devices()[:1])
     >>> data.values.sharding.spec == jax.sharding.PartitionSpec("trajectory")

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from bayes_mfg.equilibrium.solve import Equilibrium
+from bayes_mfg.engine import Equilibrium
 from bayes_mfg.games.base import MeanFieldGame
 from bayes_mfg.games.discrete import DiscreteTimeGame
 

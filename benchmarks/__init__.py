@@ -1,1 +1,1 @@
-"""Benchmarks for bayes_mfg (run as ``python -m benchmarks.<name>``)."""
+"""Performance benchmarks for bayes_mfg (run as ``python -m benchmarks`` or ``python -m benchmarks.<name>``)."""

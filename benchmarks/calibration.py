@@ -13,31 +13,31 @@ Measured:
 
 (a) the time of one gradient of the log density: the potential energy of the model with a
     constant gamma (``numpyro.infer.util.initialize_model``), ``jax.jit(jax.value_and_grad)``
-    at the initial point; the median over ``--repeats`` (>= 20) calls after compilation;
+    at the initial point; the median over ``--repeats`` (>= 20) calls after compilation
+    (``benchmarks/_timing.py``);
 (b) NUTS, 2 chains (sequential on one device unless several are configured) x 500 warm-up
     + 500 draws (``--quick``: 100 + 100): wall time (compilation included), bulk ESS of
     gamma, ESS per second, divergences and the posterior mean;
 (c) SVI with a neural path ``gamma(t, mu_t)`` (point network, ``Neural(inputs=("t", "mu"))``,
     initialised flat at 1.0), 2000 Adam steps (``--quick``: 200): wall time and time per step
-    (compilation included and, separately, the steady per-step time from a second, timed run).
+    (compilation included and, separately, the steady per-step time: the median of 10-100
+    timed steps of a jitted update after a compiling one).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import pathlib
-import platform
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
+from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from numpyro.infer.util import initialize_model
 
 import bayes_mfg as bm
+from benchmarks._timing import machine_info, time_call, write_json
 
 
 def setup(n_states: int = 8, n_traj: int = 20, kappa: float = 1000.0, seed: int = 0):
@@ -49,22 +49,12 @@ def setup(n_states: int = 8, n_traj: int = 20, kappa: float = 1000.0, seed: int 
 
 def gradient_time(model, data, repeats: int) -> dict:
     init = initialize_model(jax.random.PRNGKey(0), model, model_args=(data,))
-    potential = init.potential_fn
-    z = init.param_info.z
-    vg = jax.jit(jax.value_and_grad(potential))
-    t0 = time.perf_counter()
-    jax.block_until_ready(vg(z))
-    compile_s = time.perf_counter() - t0
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(vg(z))
-        times.append(time.perf_counter() - t0)
-    value, grad = vg(z)
+    vg = jax.jit(jax.value_and_grad(init.potential_fn))
+    (value, grad), timing = time_call(vg, (init.param_info.z,), repeats)
     return {
-        "compile_and_first_call_s": compile_s,
-        "median_s": float(np.median(times)),
-        "min_s": float(np.min(times)),
+        "compile_and_first_call_s": timing["compile_s"],
+        "median_s": timing["median_s"],
+        "min_s": timing["min_s"],
         "repeats": repeats,
         "potential_energy": float(value),
         "grad_finite": bool(all(np.all(np.isfinite(np.asarray(g))) for g in jax.tree.leaves(grad))),
@@ -78,22 +68,18 @@ def nuts_run(model, data, warmup: int, samples: int, chains: int = 2) -> dict:
         azs = None
 
     t0 = time.perf_counter()
-    res = bm.fit_nuts(model, data, chains=chains, warmup=warmup, samples=samples, seed=1, progress_bar=False)
+    res = bm.fit_nuts(model, data, num_chains=chains, num_warmup=warmup, num_samples=samples, seed=1,
+                      progress_bar=False)
     gamma = res.samples["gamma"]
     jax.block_until_ready(gamma)
     wall = time.perf_counter() - t0
+    draws = np.asarray(gamma)
     try:
-        ess = float(azs.ess(np.asarray(gamma), method="bulk"))
-    except Exception:  # noqa: BLE001  (fallback: the CLI's numpy estimate)
-        from bayes_mfg.cli import _numpy_diagnostics
-
-        ess = _numpy_diagnostics(np.asarray(gamma))["ess_bulk"]
-    try:
-        rhat = float(azs.rhat(np.asarray(gamma)))
-    except Exception:  # noqa: BLE001
-        from bayes_mfg.cli import _numpy_diagnostics
-
-        rhat = _numpy_diagnostics(np.asarray(gamma))["r_hat"]
+        ess = float(azs.ess(draws, method="bulk"))
+        rhat = float(azs.rhat(draws))
+    except Exception:  # noqa: BLE001  (fallback: NumPyro's estimates, chains first)
+        ess = float(effective_sample_size(draws))
+        rhat = float(split_gelman_rubin(draws))
     steps = np.asarray(res.mcmc.get_extra_fields()["num_steps"])
     return {
         "chains": chains,
@@ -121,14 +107,15 @@ def svi_run(game, obs, data, steps: int) -> dict:
     svi = res.svi
     state = svi.init(jax.random.PRNGKey(1), data)
     update = jax.jit(lambda s: svi.stable_update(s, data))
-    state, _ = update(state)
-    jax.block_until_ready(state)
     n = max(10, min(100, steps // 10))
-    t0 = time.perf_counter()
-    for _ in range(n):
+
+    def step():
+        nonlocal state
         state, loss = update(state)
-    jax.block_until_ready(loss)
-    per_step = (time.perf_counter() - t0) / n
+        return state, loss
+
+    _, timing = time_call(step, (), n)
+    per_step = timing["median_s"]
     fitted = np.asarray(res.sample_posterior(1)["gamma_path"])
     return {
         "steps": steps,
@@ -140,25 +127,6 @@ def svi_run(game, obs, data, steps: int) -> dict:
         "gamma_path_mean": float(fitted.mean()),
         "gamma_path_rmse_vs_truth": float(np.sqrt(np.mean((fitted - 1.55) ** 2))),
     }
-
-
-def machine_info() -> dict:
-    import importlib.metadata as md
-
-    info = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "jax_devices": [str(d) for d in jax.devices()],
-        "x64": bool(jax.config.jax_enable_x64),
-    }
-    for pkg in ("jax", "jaxlib", "numpyro", "optax", "equinox", "arviz-stats"):
-        try:
-            info[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            info[pkg] = "unknown"
-    return info
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -206,9 +174,7 @@ def main(argv: list[str] | None = None) -> dict:
     m = results["machine"]
     print(f"({n_traj} trajectories; backend {jax.default_backend()})")
     print(f"\npython {m['python']}, jax {m['jax']}, numpyro {m['numpyro']}, {m['cpu_count']} CPUs")
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str))
+    out = write_json(args.out, results)
     print(f"written {out}")
     return results
 

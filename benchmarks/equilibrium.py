@@ -2,7 +2,7 @@
 
 Run as::
 
-    python -m benchmarks.equilibrium [--repeats 5] [--quick]
+    python -m benchmarks.equilibrium [--repeats 5] [--quick] [--out benchmarks/results/equilibrium.json]
 
 Setting
 -------
@@ -40,27 +40,20 @@ What is measured, per regime and d
 6. Accuracy: the relative error of every gradient against a central finite difference
    (h = 1e-5) of the loss solved with ``Anderson(tol=1e-13)``.
 
-Timing: each measured function is wrapped in ``jax.jit`` (closing over the game and the
-solver), called once to compile (excluded, but recorded), then ``--repeats`` times with
-``block_until_ready``; the median, min and max are reported and all raw timings are written
-to ``benchmarks/results/equilibrium.json`` together with machine information.
+Timing (``benchmarks/_timing.py``): each measured function is wrapped in ``jax.jit`` (closing
+over the game and the solver), called once to compile (excluded, but recorded), then
+``--repeats`` consecutive times with ``block_until_ready``; the median, min and max are
+reported and all raw timings are written to ``benchmarks/results/equilibrium.json`` (``--out``)
+together with machine information.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import math
-import os
-import platform
-import statistics
-import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -68,6 +61,8 @@ import numpy as np
 import scipy.sparse.linalg as sla
 
 import bayes_mfg as bm
+from bayes_mfg.engine import Neumann
+from benchmarks._timing import machine_info, time_call, write_json
 
 GAMMA = 1.55
 TOL = 1e-10
@@ -87,7 +82,7 @@ FORWARD_SOLVERS = {
     "anderson": bm.Anderson(tol=TOL),
 }
 GMRES = bm.ImplicitAdjoint()
-# The library's default Neumann budget is restart * max_iter = 40 * 50 = 2000 iterations. Where
+# The library's default Neumann budget is 2000 iterations (Neumann(max_iter=2000)). Where
 # the iteration diverges (congested regime) it runs until |w| overflows or the budget is spent:
 # about 60 s per gradient at d = 32 on 2 CPU cores, which alone would exceed the time budget.
 # Capped at 200 iterations by default (--neumann-iterations); where Neumann converges
@@ -97,36 +92,10 @@ DEFAULT_NEUMANN_ITERATIONS = 200
 
 def neumann_adjoint(n_iterations: int) -> bm.ImplicitAdjoint:
     """Plain (undamped) Neumann adjoint with a budget of ``n_iterations`` iterations."""
-    return bm.ImplicitAdjoint(linear_solver="neumann", restart=1, max_iter=n_iterations)
+    return bm.ImplicitAdjoint(linear_solver=Neumann(max_iter=n_iterations))
 
 
 # --------------------------------------------------------------------------- helpers
-def time_call(fn: Callable, args: tuple, repeats: int) -> tuple[Any, dict]:
-    """Compile ``fn`` with one warm-up call, then time ``repeats`` calls.
-
-    Returns
-    -------
-    out, timing
-        The last output and ``{"median_s", "min_s", "max_s", "compile_s", "raw_s"}``.
-    """
-    t0 = time.perf_counter()
-    out = jax.block_until_ready(fn(*args))
-    compile_s = time.perf_counter() - t0
-    raw = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = jax.block_until_ready(fn(*args))
-        raw.append(time.perf_counter() - t0)
-    timing = {
-        "median_s": statistics.median(raw),
-        "min_s": min(raw),
-        "max_s": max(raw),
-        "compile_s": compile_s,
-        "raw_s": raw,
-    }
-    return out, timing
-
-
 def rel_diff(a: float, b: float) -> float:
     """``|a - b| / |b|`` (NaN/inf propagate)."""
     with np.errstate(all="ignore"):
@@ -152,67 +121,6 @@ def spectral_radius(game, params: dict, mu0: jax.Array, mu: jax.Array) -> float:
     return float(np.max(np.abs(vals)))
 
 
-def machine_info() -> dict:
-    dev = jax.devices()[0]
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "python": sys.version.split()[0],
-        "jax": jax.__version__,
-        "jaxlib": _jaxlib_version(),
-        "numpy": np.__version__,
-        "bayes_mfg": bm.__version__,
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "jax_backend": jax.default_backend(),
-        "jax_device": str(dev),
-        "jax_device_kind": dev.device_kind,
-        "jax_device_count": jax.device_count(),
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "x64": bool(jax.config.jax_enable_x64),
-        "git": _git_state(),
-    }
-
-
-def _git_state() -> dict | None:
-    """Commit of the repository and the files with uncommitted changes (None outside git)."""
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*cmd: str) -> str:
-        return subprocess.run(["git", *cmd], cwd=root, capture_output=True, text=True, check=True).stdout.rstrip()
-
-    try:
-        return {"commit": git("rev-parse", "HEAD"), "modified": git("status", "--porcelain").splitlines()}
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def _jaxlib_version() -> str | None:
-    try:
-        import jaxlib
-
-        return jaxlib.__version__
-    except Exception:  # pragma: no cover
-        return None
-
-
-def _jsonable(x: Any) -> Any:
-    """Convert numpy/JAX scalars to Python; non-finite floats become None (strict JSON)."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, (np.ndarray, jax.Array)):
-        return _jsonable(np.asarray(x).tolist())
-    return x
-
-
 # --------------------------------------------------------------------------- one d
 def run_dim(
     d: int, regimes: dict[str, float], repeats: int, neumann: bm.ImplicitAdjoint, scheme: str = "implicit"
@@ -224,7 +132,7 @@ def run_dim(
     """
     game = bm.games.LinearQuadratic(n_states=d, scheme=scheme)
     mu0 = jnp.asarray(np.random.default_rng(0).dirichlet(np.ones(d)))
-    weights = jnp.asarray(np.random.default_rng(1).standard_normal((game.n_steps, d)))
+    weights = jnp.asarray(np.random.default_rng(1).standard_normal((game.n_times, d)))
     gamma = jnp.asarray(GAMMA, dtype=jnp.float64)
 
     def params(g, tc):
@@ -469,7 +377,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "the library's default is 2000)",
     )
     p.add_argument("--scheme", default="implicit", choices=bm.games.SCHEMES, help="time-stepping scheme (default implicit)")
-    p.add_argument("--output", type=Path, default=RESULTS_PATH, help=f"JSON output (default {RESULTS_PATH})")
+    p.add_argument("--out", "--output", dest="out", type=Path, default=RESULTS_PATH,
+                   help=f"JSON output (default {RESULTS_PATH})")
     args = p.parse_args(argv)
     if args.repeats < 5:
         p.error("--repeats must be at least 5")
@@ -530,9 +439,8 @@ def main(argv: list[str] | None = None) -> dict:
         "total_time_s": total_s,
         "cases": cases,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(_jsonable(report), indent=2, allow_nan=False) + "\n")
-    print(f"Wrote {args.output}")
+    write_json(args.out, report)
+    print(f"Wrote {args.out}")
     return report
 
 

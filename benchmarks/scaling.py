@@ -18,7 +18,8 @@ Dirichlet(1) draw (seed 0) and the loss is ``sum(W * mu*)`` with a fixed standar
 (seed 1).
 
 Measured per case: the median time of the jitted forward solve and of the jitted
-value-and-gradient (with respect to gamma) over ``--repeats`` calls after a compiling call,
+value-and-gradient (with respect to gamma) over ``--repeats`` interleaved rounds after a
+compiling call of each (``benchmarks/_timing.py``),
 their ratio, the solver's iterations and final residual, and the temporary memory XLA
 allocates for the gradient (``compiled.memory_analysis().temp_size_in_bytes``, where the
 backend reports it). The cost model is reported as the least-squares slope of log(time)
@@ -28,7 +29,6 @@ against log(d) (dense), log(number of nonzero rates per step) (sparse) and log(N
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -37,20 +37,20 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayes_mfg as bm
-from benchmarks.equilibrium import machine_info, time_call
+from benchmarks._timing import machine_info, markdown_table, time_interleaved, write_json
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "scaling.json"
 
 
 def dense_game(d: int, n: int):
-    return bm.games.LinearQuadratic(n_states=d, n_steps=n)
+    return bm.games.LinearQuadratic(n_states=d, n_times=n)
 
 
 def sparse_game(d: int, n: int):
     side = int(round(d**0.5))
     if side * side != d:
         raise ValueError(f"sparse sizes must be squares (torus side x side), got d = {d}")
-    return bm.games.NeighbourLinearQuadratic.torus(side, side, n_steps=n)
+    return bm.games.NeighbourLinearQuadratic.torus(side, side, n_times=n)
 
 
 def nonzero_rates(game) -> int:
@@ -60,13 +60,13 @@ def nonzero_rates(game) -> int:
 
 
 def measure(kind: str, game, repeats: int) -> dict:
-    d, n = game.n_states, game.n_steps
+    d, n = game.n_states, game.n_times
     mu0 = jnp.asarray(np.random.default_rng(0).dirichlet(np.ones(d)))
     w = jnp.asarray(np.random.default_rng(1).normal(size=(n, d)))
     forward = jax.jit(lambda g: bm.equilibrium(game, {"gamma": g}, mu0))
     grad = jax.jit(jax.value_and_grad(lambda g: jnp.sum(w * bm.equilibrium(game, {"gamma": g}, mu0).mu)))
-    eq, t_fwd = time_call(forward, (1.55,), repeats)
-    (value, g), t_grad = time_call(grad, (1.55,), repeats)
+    timed = time_interleaved({"forward": (forward, (1.55,)), "gradient": (grad, (1.55,))}, repeats)
+    (eq, t_fwd), ((_, g), t_grad) = timed["forward"], timed["gradient"]
     try:
         mem = grad.lower(1.55).compile().memory_analysis()
         temp = int(mem.temp_size_in_bytes) if mem is not None else None
@@ -123,21 +123,16 @@ def main(argv: list[str] | None = None) -> dict:
             slopes[f"{kind}: {what} vs log N"] = slope([c["N"] for c in rows], [c[f"{what}_median_s"] for c in rows])
 
     print(f"\nForward solve and gradient (median of {args.repeats} calls, {jax.default_backend()})\n")
-    print("| rates | d | N | nonzero rates / step | iterations | residual | forward [s] | gradient [s] | "
-          "gradient / forward | gradient temp memory [MiB] |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for c in cases:
-        mem = "n/a" if c["gradient_temp_bytes"] is None else f"{c['gradient_temp_bytes'] / 2**20:.1f}"
-        print(f"| {c['kind']} | {c['d']} | {c['N']} | {c['nonzero_rates_per_step']} | {c['iterations']} | "
-              f"{c['residual']:.1e} | {c['forward_median_s']:.4f} | {c['gradient_median_s']:.4f} | "
-              f"{c['gradient_over_forward']:.2f} | {mem} |")
-    print("\n| log-log slope | value |\n|---|---|")
-    for k, v in slopes.items():
-        print(f"| {k} | {v:.2f} |")
+    rows = [[c["kind"], c["d"], c["N"], c["nonzero_rates_per_step"], c["iterations"], f"{c['residual']:.1e}",
+             f"{c['forward_median_s']:.4f}", f"{c['gradient_median_s']:.4f}", f"{c['gradient_over_forward']:.2f}",
+             "n/a" if c["gradient_temp_bytes"] is None else f"{c['gradient_temp_bytes'] / 2**20:.1f}"] for c in cases]
+    print(markdown_table(["rates", "d", "N", "nonzero rates / step", "iterations", "residual", "forward [s]",
+                          "gradient [s]", "gradient / forward", "gradient temp memory [MiB]"], rows))
+    print()
+    print(markdown_table(["log-log slope", "value"], [[k, f"{v:.2f}"] for k, v in slopes.items()]))
     out = {"cases": cases, "slopes": slopes, "machine": machine_info(), "quick": args.quick,
            "wall_s": time.perf_counter() - t0}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2))
+    write_json(args.out, out)
     print(f"\nwritten: {args.out}")
     return out
 

@@ -51,7 +51,6 @@ value-and-gradient (gradient), and sums; LQ d = 8.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -60,9 +59,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayes_mfg as bm
-from bayes_mfg.equilibrium.dynamics import best_response_map, max_jump_probability, kolmogorov, hjb
+from bayes_mfg.engine import best_response_map, hjb, kolmogorov, max_jump_probability
 from bayes_mfg.games.cybersecurity import RATE_PARAMETERS, REFERENCE_TRUTH
-from benchmarks.equilibrium import machine_info, time_call
+from benchmarks._timing import machine_info, markdown_table, time_call, write_json
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "seed_comparison.json"
 SEED_TOL = 1e-5
@@ -76,6 +75,11 @@ def systems():
         "LQ d=32": (lambda **kw: bm.games.LinearQuadratic(n_states=32, **kw), lq, 0.0),
         "Cybersecurity": (lambda **kw: bm.games.Cybersecurity(**kw), dict(zip(RATE_PARAMETERS, REFERENCE_TRUTH)), 0.5),
     }
+
+
+def scheme_name(game) -> str:
+    """``"implicit"``, ``"exponential"`` or ``"euler"``: the name of the game's time-stepping scheme."""
+    return next(name for name, cls in bm.games.SCHEMES.items() if isinstance(game.scheme, cls))
 
 
 def seed_paper_equilibrium(game, damping: float, tol: float = SEED_TOL):
@@ -97,7 +101,7 @@ def seed_paper_equilibrium(game, damping: float, tol: float = SEED_TOL):
 
     @jax.custom_vjp
     def solve(params, mu0):
-        x0 = jnp.broadcast_to(mu0, (game.n_steps, game.n_states))
+        x0 = jnp.broadcast_to(mu0, (game.n_times, game.n_states))
         step = lambda x: (1.0 - damping) * g(x, params, mu0) + damping * x  # noqa: E731
         return loop(step, x0, step(x0))
 
@@ -119,7 +123,7 @@ def seed_paper_equilibrium(game, damping: float, tol: float = SEED_TOL):
         mu = solve(params, mu0)
         rates = kolmogorov(game, hjb(game, mu, params), params, mu0).rates
         ok = jnp.all(jnp.isfinite(mu))
-        if game.scheme == "euler":
+        if scheme_name(game) == "euler":
             ok = ok & (max_jump_probability(game, rates) <= 1.0)
         return mu, ok
 
@@ -188,9 +192,10 @@ def run_system(label, make_game, truth, damping, n_traj, repeats):
     rows = []
     for name, cfg in configurations(make_game, damping).items():
         game, dtype = cfg["game"], cfg["dtype"]
-        if game.scheme not in references:
-            references[game.scheme] = reference_gradient(game, names, theta_64, mu0_64, y_64)
-        ref, ref_vs_fd = references[game.scheme]
+        scheme = scheme_name(game)
+        if scheme not in references:
+            references[scheme] = reference_gradient(game, names, theta_64, mu0_64, y_64)
+        ref, ref_vs_fd = references[scheme]
         loss = batch_loss(game, names, dtype, cfg.get("seed_damping"), seed_tol=cfg.get("seed_tol", SEED_TOL))
         fn = jax.jit(jax.value_and_grad(loss, has_aux=True))
         args = (theta_64.astype(dtype), mu0_64.astype(dtype), y_64.astype(dtype))
@@ -199,7 +204,7 @@ def run_system(label, make_game, truth, damping, n_traj, repeats):
         with np.errstate(all="ignore"):
             err = float(np.linalg.norm(grad - ref) / np.linalg.norm(ref))
         rows.append({
-            "system": label, "config": name, "scheme": game.scheme, "n_trajectories": n_traj, "dtype": str(val.dtype),
+            "system": label, "config": name, "scheme": scheme, "n_trajectories": n_traj, "dtype": str(val.dtype),
             "all_converged": bool(converged), "finite": bool(np.all(np.isfinite(grad))),
             "median_s": timing["median_s"], "compile_s": timing["compile_s"], "raw_s": timing["raw_s"],
             "grad_rel_error_vs_reference": err if np.isfinite(err) else None, "reference_rel_error_vs_fd": ref_vs_fd,
@@ -273,25 +278,23 @@ def main(argv: list[str] | None = None) -> dict:
 
     print(f"\nValue and gradient of the batch loss over {n_traj} trajectories (median of {args.repeats} calls, "
           f"{jax.default_backend()})\n")
-    print("| system | configuration | scheme | dtype | converged | time [s] | time / default | rel. error | "
-          "reference vs FD |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['system']} | {r['config']} | {r['scheme']} | {r['dtype']} | {r['all_converged']} | "
-              f"{r['median_s']:.4f} | {r['time_ratio_over_default']:.2f} | {_e(r['grad_rel_error_vs_reference'])} | "
-              f"{_e(r['reference_rel_error_vs_fd'])} |")
+    print(markdown_table(
+        ["system", "configuration", "scheme", "dtype", "converged", "time [s]", "time / default", "rel. error",
+         "reference vs FD"],
+        [[r["system"], r["config"], r["scheme"], r["dtype"], r["all_converged"], f"{r['median_s']:.4f}",
+          f"{r['time_ratio_over_default']:.2f}", _e(r["grad_rel_error_vs_reference"]), _e(r["reference_rel_error_vs_fd"])]
+         for r in rows]))
     f, g = loop["forward"], loop["gradient"]
     print(f"\nvmap vs Python loop over {n_traj} trajectories, LQ d=8:")
-    print("| what | vmap [s] | loop [s] | speedup | max abs difference |")
-    print("|---|---|---|---|---|")
-    print(f"| forward solve | {f['vmap_median_s']:.4f} | {f['loop_median_s']:.4f} | {f['speedup']:.1f}x | "
-          f"{f['max_abs_mu_difference']:.1e} |")
-    print(f"| value and gradient | {g['vmap_median_s']:.4f} | {g['loop_median_s']:.4f} | {g['speedup']:.1f}x | "
-          f"{g['max_abs_grad_difference']:.1e} |")
+    print(markdown_table(
+        ["what", "vmap [s]", "loop [s]", "speedup", "max abs difference"],
+        [["forward solve", f"{f['vmap_median_s']:.4f}", f"{f['loop_median_s']:.4f}", f"{f['speedup']:.1f}x",
+          f"{f['max_abs_mu_difference']:.1e}"],
+         ["value and gradient", f"{g['vmap_median_s']:.4f}", f"{g['loop_median_s']:.4f}", f"{g['speedup']:.1f}x",
+          f"{g['max_abs_grad_difference']:.1e}"]]))
     out = {"rows": rows, "vmap_vs_loop": loop, "machine": machine_info(), "quick": args.quick,
            "wall_s": time.perf_counter() - t0}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, default=lambda x: None))
+    write_json(args.out, out)
     print(f"\nwritten: {args.out}")
     return out
 

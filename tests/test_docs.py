@@ -3,8 +3,8 @@
 import doctest
 import importlib
 import inspect
-import pkgutil
 import json
+import pkgutil
 import types
 from pathlib import Path
 
@@ -14,7 +14,8 @@ import bayes_mfg as bm
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = {m: importlib.import_module(m) for m in ("bayes_mfg", "bayes_mfg.games", "bayes_mfg.paths", "bayes_mfg.observe",
-                                                  "bayes_mfg.datasets", "bayes_mfg.equilibrium")}
+                                                  "bayes_mfg.datasets", "bayes_mfg.engine",
+                                                  "bayes_mfg.stepping")}
 
 
 def public_objects():
@@ -61,7 +62,7 @@ def test_public_object_has_a_numpy_style_docstring(name):
 
 
 PACKAGE_MODULES = sorted(m.name for m in pkgutil.walk_packages(bm.__path__, "bayes_mfg.")
-                         if not m.name.endswith((".cli", ".demo")))
+                         if not m.name.endswith((".cli", ".demo", ".__main__")))
 
 
 @pytest.mark.parametrize("module", PACKAGE_MODULES)

@@ -57,7 +57,7 @@ def test_params_must_be_mapping():
         ({"n_states": 3, "horizon": float("nan")}, ValueError, "horizon"),
         ({"n_states": 1}, ValueError, "n_states must be an int >= 2"),
         ({"n_states": 3.0}, TypeError, "n_states must be an int"),
-        ({"n_states": 3, "n_steps": 1}, ValueError, "n_steps must be an int >= 2"),
+        ({"n_states": 3, "n_times": 1}, ValueError, "n_times must be an int >= 2"),
         ({"n_states": 3, "scheme": "rk4"}, ValueError, "scheme must be one of"),
     ],
 )

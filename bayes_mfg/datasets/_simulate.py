@@ -11,9 +11,7 @@ import numpyro
 
 from bayes_mfg._validation import check_positive_float, check_positive_int
 from bayes_mfg.data import Observations, time_indices
-from bayes_mfg.equilibrium import equilibrium
-from bayes_mfg.equilibrium.solve import default_solver
-from bayes_mfg.equilibrium.dynamics import transition_matrix
+from bayes_mfg.engine import default_solver, equilibrium, transition_matrix
 from bayes_mfg.games.base import Game, MeanFieldGame
 from bayes_mfg.games.dependent import MeanFieldDependent
 from bayes_mfg.observe import ObservationModel
@@ -38,7 +36,7 @@ class Simulation(NamedTuple):
     Examples
     --------
     >>> import bayes_mfg as bm
-    >>> sim = bm.datasets.simulate(bm.games.LinearQuadratic(n_states=3, n_steps=20), {"gamma": 1.3}, 2, seed=0)
+    >>> sim = bm.datasets.simulate(bm.games.LinearQuadratic(n_states=3, n_times=20), {"gamma": 1.3}, 2, seed=0)
     >>> sim.mu.shape, sim.truth["gamma"].shape
     ((2, 20, 3), (2, 20))
     """
@@ -104,7 +102,7 @@ def simulate(
     Examples
     --------
     >>> import bayes_mfg as bm
-    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_times=20)
     >>> sim = bm.datasets.simulate(game, {"gamma": 1.3}, 5, bm.observe.Dirichlet(500.0), seed=1)
     >>> sim.data.values.shape, sim.data.kind
     ((5, 20, 3), 'fractions')
@@ -183,7 +181,7 @@ def simulate_agents(game: Game, rates: jax.Array, mu0: jax.Array, n_agents: int,
 
     Agents start i.i.d. from ``mu0``; over step ``n -> n+1`` each agent in state x moves to y
     with probability ``P_n[x, y]``, the game's one-step transition matrix for the rates
-    ``rates[n]`` (:func:`bayes_mfg.equilibrium.dynamics.transition_matrix`: ``expm(dt Q_n)``,
+    ``rates[n]`` (:func:`bayes_mfg.engine.transition_matrix`: ``expm(dt Q_n)``,
     the exact law of the jump process with frozen rates, for ``scheme="exponential"``). So
     the empirical shares converge to the game's discretised mean field as ``n_agents`` grows.
 
@@ -208,20 +206,19 @@ def simulate_agents(game: Game, rates: jax.Array, mu0: jax.Array, n_agents: int,
     Examples
     --------
     >>> import bayes_mfg as bm, jax
-    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_times=20)
     >>> eq = bm.equilibrium(game, game.params(gamma=1.3), [0.5, 0.3, 0.2])
     >>> counts = bm.datasets.simulate_agents(game, eq.rates, eq.mu[0], 1000, jax.random.PRNGKey(0))
     >>> counts.shape, int(counts[0].sum())
     ((20, 3), 1000)
     """
     d = game.n_states
-    dt = game.dt
     k0, k1 = jax.random.split(key)
     states = jax.random.categorical(k0, jnp.log(jnp.maximum(mu0, 1e-300)), shape=(n_agents,))
 
     def step(states, xs):
         k, r = xs
-        p = transition_matrix(game.scheme, r, dt)
+        p = transition_matrix(game, r)
         logits = jnp.log(jnp.clip(p, 1e-300, None))[states]
         new = jax.random.categorical(k, logits, axis=-1)
         return new, jnp.bincount(new, length=d)

@@ -1,20 +1,27 @@
 """Games: the model side of the library (states, grid, costs, best responses)."""
 
-from bayes_mfg.games.baseline import MeanFieldDynamics
-from bayes_mfg.games.base import SCHEMES, Control, FiniteActionGame, Game, MeanFieldGame, ParameterSpec, Params
-from bayes_mfg.games.discrete import (
-    BeachBar,
-    CrowdMotion,
-    DiscreteTimeGame,
-    LeftRight,
-    RockPaperScissors,
-    SusceptibleInfected,
+from bayes_mfg.games.base import (
+    ContinuousTimeGame,
+    Control,
+    FiniteActionGame,
+    Game,
+    MeanFieldGame,
+    ParameterSpec,
+    Params,
 )
+from bayes_mfg.games.baseline import MeanFieldDynamics
+from bayes_mfg.games.beach_bar import BeachBar
+from bayes_mfg.games.crowd_motion import CrowdMotion
 from bayes_mfg.games.cybersecurity import Cybersecurity
 from bayes_mfg.games.dependent import MeanFieldDependent
+from bayes_mfg.games.discrete import DiscreteTimeGame
+from bayes_mfg.games.left_right import LeftRight
 from bayes_mfg.games.linear_quadratic import LinearQuadratic, NeighbourLinearQuadratic
 from bayes_mfg.games.mobility import MobilityNetwork, UrbanMobility
+from bayes_mfg.games.rock_paper_scissors import RockPaperScissors
 from bayes_mfg.games.sir import SIR
+from bayes_mfg.games.susceptible_infected import SusceptibleInfected
+from bayes_mfg.stepping import SCHEMES
 
 __all__ = [
     "MeanFieldGame",
@@ -30,6 +37,7 @@ __all__ = [
     "ParameterSpec",
     "Params",
     "SCHEMES",
+    "ContinuousTimeGame",
     "LinearQuadratic",
     "NeighbourLinearQuadratic",
     "Cybersecurity",

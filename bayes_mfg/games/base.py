@@ -11,7 +11,7 @@ parameters, and two pure functions:
 * ``terminal_cost(mu_T, p) -> g`` (length d).
 
 The HJB and Kolmogorov sweeps that turn these into the best-response map are written once,
-in :mod:`bayes_mfg.equilibrium.dynamics`, for every game.
+in :mod:`bayes_mfg.engine.continuous_time`, for every game.
 
 Parameters are a ``dict`` of arrays. Every parameter is a *path*: an array of shape
 ``(N, *shape)`` holding its value at each time step (a constant is a repeated value).
@@ -28,12 +28,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_mfg._validation import check_choice, check_positive_float, check_positive_int, is_concrete
+from bayes_mfg._validation import check_positive_float, check_positive_int, is_concrete
+from bayes_mfg.stepping import Dense, Neighbours, RateStructure, Scheme, as_scheme
 
 Array = jax.Array
 Params = dict[str, Array]
-
-SCHEMES = ("implicit", "exponential", "euler")
 
 
 class Control(NamedTuple):
@@ -94,12 +93,12 @@ class MeanFieldGame(abc.ABC):
     Two families build on it: :class:`Game` (continuous time, controlled jump rates, costs;
     the seed paper's formulation) and :class:`~bayes_mfg.games.DiscreteTimeGame` (discrete
     time, finite actions, rewards, entropy regularisation; MFGLib's formulation). Both are
-    solved by the same :func:`~bayes_mfg.equilibrium` (one fixed-point engine over the
+    solved by the same :func:`~bayes_mfg.engine` (one fixed-point engine over the
     distribution path ``mu``, one implicit gradient) and calibrated by the same
     :class:`~bayes_mfg.CalibrationModel`.
 
     Subclasses are frozen dataclasses (hashable: a static argument of ``jax.jit``) that
-    define ``n_states``, ``horizon`` and ``n_steps`` (the ``N`` grid points
+    define ``n_states``, ``horizon`` and ``n_times`` (the ``N`` grid points
     ``t_n = n * horizon / (N - 1)``) and implement :meth:`parameter_specs`.
 
     Examples
@@ -111,7 +110,7 @@ class MeanFieldGame(abc.ABC):
 
     n_states: int
     horizon: float
-    n_steps: int
+    n_times: int
 
     state_names_default: ClassVar[tuple[str, ...] | None] = None
 
@@ -134,16 +133,23 @@ class MeanFieldGame(abc.ABC):
         """
         return None
 
+    @property
+    def structure(self) -> RateStructure:
+        """The rate structure the sweeps use: :class:`~bayes_mfg.stepping.Dense` or
+        :class:`~bayes_mfg.stepping.Neighbours` built from :attr:`neighbours`."""
+        nbr = self.neighbours
+        return Dense() if nbr is None else Neighbours(nbr)
+
     # ----------------------------------------------------------------- the grid
     @property
     def dt(self) -> float:
         """Time step ``T / (N - 1)``."""
-        return self.horizon / (self.n_steps - 1)
+        return self.horizon / (self.n_times - 1)
 
     @property
     def time_grid(self) -> np.ndarray:
         """The ``N`` time points ``t_n = n * dt`` (a NumPy array: a constant under ``jit``)."""
-        return np.linspace(0.0, self.horizon, self.n_steps)
+        return np.linspace(0.0, self.horizon, self.n_times)
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -182,7 +188,7 @@ class MeanFieldGame(abc.ABC):
             arr = jnp.asarray(value)
             if not jnp.issubdtype(arr.dtype, jnp.floating):
                 arr = arr.astype(dtype)
-            path_shape = (self.n_steps, *spec.shape)
+            path_shape = (self.n_times, *spec.shape)
             if arr.shape == spec.shape or (name not in values and arr.ndim == 0):
                 arr = jnp.broadcast_to(arr, path_shape)
             elif arr.shape != path_shape:
@@ -204,12 +210,14 @@ class MeanFieldGame(abc.ABC):
         return {k: v[n] for k, v in params.items()}
 
 
-class Game(MeanFieldGame):
-    """Base class of a continuous-time finite-state mean field game.
+class ContinuousTimeGame(MeanFieldGame):
+    """Base class of a continuous-time finite-state mean field game (alias: ``Game``).
 
     Subclasses are frozen dataclasses (hashable, so a game can be a static argument of
-    ``jax.jit``) that define ``n_states``, ``horizon`` (T > 0), ``n_steps`` (N >= 2) and
-    ``scheme`` (``"implicit"``, ``"exponential"`` or ``"euler"``), and implement :meth:`parameter_specs`,
+    ``jax.jit``) that define ``n_states``, ``horizon`` (T > 0), ``n_times`` (N >= 2) and
+    ``scheme`` (a :class:`~bayes_mfg.stepping.Scheme`, or one of the shorthands ``"implicit"``,
+    ``"exponential"``, ``"euler"``, resolved to a scheme object by :meth:`_validate_grid`), and
+    implement :meth:`parameter_specs`,
     :meth:`control` and :meth:`terminal_cost`.
 
     The time-stepping ``scheme`` is part of the discretised game:
@@ -232,18 +240,19 @@ class Game(MeanFieldGame):
     ``terminal_cost``; see :class:`LinearQuadratic` for a complete one.
 
     >>> import bayes_mfg as bm
-    >>> game = bm.games.LinearQuadratic(n_states=4, horizon=2.0, n_steps=5)
+    >>> game = bm.games.LinearQuadratic(n_states=4, horizon=2.0, n_times=5)
     >>> game.dt, game.time_grid.tolist()
     (0.5, [0.0, 0.5, 1.0, 1.5, 2.0])
     """
 
-    scheme: str
+    scheme: Scheme
 
     def _validate_grid(self) -> None:
         check_positive_int("n_states", self.n_states, minimum=2)
         check_positive_float("horizon", self.horizon)
-        check_positive_int("n_steps", self.n_steps, minimum=2)
-        check_choice("scheme", self.scheme, SCHEMES)
+        check_positive_int("n_times", self.n_times, minimum=2)
+        object.__setattr__(self, "scheme", as_scheme(self.scheme))
+        self.scheme.check(self.structure)
 
     # ----------------------------------------------------------------- the model
     @abc.abstractmethod
@@ -257,7 +266,10 @@ class Game(MeanFieldGame):
     def terminal_cost(self, mu: Array, p: Params) -> Array:
         """Terminal cost ``g(x, mu_T)`` for all states (``p`` at the last time step)."""
 
-class FiniteActionGame(Game):
+Game = ContinuousTimeGame
+
+
+class FiniteActionGame(ContinuousTimeGame):
     """A game whose controls are a finite set of K actions.
 
     Subclasses implement :meth:`action_rates` (``(K, d, d)``: the rates out of each state

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
+from bayes_mfg.stepping import Scheme
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,7 +37,7 @@ class MeanFieldDynamics(Game):
         Number of states ``d >= 2``.
     moves
         Allowed jumps ``(x, y)``, ``x != y`` (default: all ``d (d - 1)`` pairs).
-    horizon, n_steps, scheme
+    horizon, n_times, scheme
         As for every game; use the calibrated game's values (see :meth:`like`).
 
     Examples
@@ -50,8 +51,8 @@ class MeanFieldDynamics(Game):
     n_states: int
     moves: tuple[tuple[int, int], ...] | None = None
     horizon: float = 2.0
-    n_steps: int = 100
-    scheme: str = "implicit"
+    n_times: int = 100
+    scheme: Scheme | str = "implicit"
 
     def __post_init__(self) -> None:
         self._validate_grid()
@@ -88,7 +89,7 @@ class MeanFieldDynamics(Game):
         rates = jax.vmap(lambda u, mu: game.control(u, mu, p).rates)(us, mus)
         used = np.asarray(jnp.any(rates > 0, axis=0)) & ~np.eye(d, dtype=bool)
         moves = tuple((int(x), int(y)) for x, y in zip(*np.nonzero(used)))
-        return cls(n_states=d, moves=moves or None, horizon=game.horizon, n_steps=game.n_steps, scheme=game.scheme)
+        return cls(n_states=d, moves=moves or None, horizon=game.horizon, n_times=game.n_times, scheme=game.scheme)
 
     @property
     def move_names(self) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""The Carmona–Delarue cybersecurity game (DESIGN section 6)."""
+"""The cybersecurity game of [Carmona & Delarue 2018] (docs/references.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from bayes_mfg._validation import check_positive_float
 from bayes_mfg.games.base import Array, FiniteActionGame, ParameterSpec, Params
+from bayes_mfg.stepping import Scheme
 
 DI, DS, UI, US = 0, 1, 2, 3
 
@@ -40,7 +41,7 @@ class Cybersecurity(FiniteActionGame):
     Examples
     --------
     >>> import bayes_mfg as bm
-    >>> game = bm.games.Cybersecurity(n_steps=40)
+    >>> game = bm.games.Cybersecurity(n_times=40)
     >>> eq = bm.equilibrium(game, game.params(), [0.25, 0.25, 0.25, 0.25])
     >>> game.state_names, bool(eq.converged)
     (('DI', 'DS', 'UI', 'US'), True)
@@ -48,8 +49,8 @@ class Cybersecurity(FiniteActionGame):
 
     n_states: ClassVar[int] = 4
     horizon: float = 10.0
-    n_steps: int = 100
-    scheme: str = "implicit"
+    n_times: int = 100
+    scheme: Scheme | str = "implicit"
     temperature: float = 0.0
 
     state_names_default: ClassVar[tuple[str, ...]] = ("DI", "DS", "UI", "US")

@@ -72,11 +72,11 @@ class MeanFieldDependent(Game):
         return self.base.horizon
 
     @property
-    def n_steps(self) -> int:  # type: ignore[override]
-        return self.base.n_steps
+    def n_times(self) -> int:  # type: ignore[override]
+        return self.base.n_times
 
     @property
-    def scheme(self) -> str:  # type: ignore[override]
+    def scheme(self):  # type: ignore[override]
         return self.base.scheme
 
     @property

@@ -1,4 +1,4 @@
-"""The linear-quadratic reference game (the seed paper's LQ system, DESIGN section 6)."""
+"""The linear-quadratic reference game (the LQ system of [Thöni et al. 2026], docs/references.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from bayes_mfg._validation import check_positive_int
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
+from bayes_mfg.stepping import Scheme
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,7 +35,7 @@ class LinearQuadratic(Game):
     ----------
     n_states
         Number of states ``d >= 2``.
-    horizon, n_steps
+    horizon, n_times
         Time horizon T and number of grid points N.
     scheme
         ``"implicit"`` (default) or ``"exponential"`` (both stable for any dt), or ``"euler"``
@@ -45,7 +46,7 @@ class LinearQuadratic(Game):
     Examples
     --------
     >>> import bayes_mfg as bm
-    >>> game = bm.games.LinearQuadratic(n_states=3, n_steps=20)
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_times=20)
     >>> eq = bm.equilibrium(game, game.params(gamma=1.55), [0.5, 0.3, 0.2])
     >>> bool(eq.converged), eq.mu.shape
     (True, (20, 3))
@@ -53,8 +54,8 @@ class LinearQuadratic(Game):
 
     n_states: int
     horizon: float = 2.0
-    n_steps: int = 100
-    scheme: str = "implicit"
+    n_times: int = 100
+    scheme: Scheme | str = "implicit"
     max_rate: float = 100.0
 
     def __post_init__(self) -> None:
@@ -128,13 +129,13 @@ class NeighbourLinearQuadratic(Game):
     target
         The state the terminal cost pulls towards (``h(target) = 0``); every state must
         reach it.
-    horizon, n_steps, scheme, max_rate
+    horizon, n_times, scheme, max_rate
         As in :class:`LinearQuadratic`; ``scheme`` is ``"implicit"`` (default) or ``"euler"``.
 
     Examples
     --------
     >>> import bayes_mfg as bm
-    >>> game = bm.games.NeighbourLinearQuadratic.torus(4, 4, n_steps=20)
+    >>> game = bm.games.NeighbourLinearQuadratic.torus(4, 4, n_times=20)
     >>> game.n_states, game.neighbours.shape
     (16, (16, 4))
     >>> eq = bm.equilibrium(game, {"gamma": 1.55}, [1 / 16] * 16)
@@ -145,8 +146,8 @@ class NeighbourLinearQuadratic(Game):
     moves: tuple[tuple[int, ...], ...]
     target: int = 0
     horizon: float = 2.0
-    n_steps: int = 100
-    scheme: str = "implicit"
+    n_times: int = 100
+    scheme: Scheme | str = "implicit"
     max_rate: float = 100.0
 
     def __post_init__(self) -> None:
@@ -160,9 +161,7 @@ class NeighbourLinearQuadratic(Game):
                 raise ValueError(f"moves[{x}] must be a non-empty tuple of other states in 0..{d - 1}, got {m}")
         if not isinstance(self.target, (int, np.integer)) or not 0 <= self.target < d:
             raise ValueError(f"target must be a state in 0..{d - 1}, got {self.target}")
-        self._validate_grid()
-        if self.scheme == "exponential":
-            raise ValueError("scheme must be 'implicit' or 'euler' for a neighbour game, got 'exponential'")
+        self._validate_grid()  # (refuses scheme="exponential": it needs dense rates)
         if np.any(self.hops < 0):
             raise ValueError(f"every state must reach target {self.target} along moves; "
                              f"states {np.flatnonzero(self.hops < 0).tolist()[:10]} cannot")

@@ -14,6 +14,7 @@ from typing import Sequence
 import jax.numpy as jnp
 
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
+from bayes_mfg.stepping import Scheme
 
 
 def congestion_best_response(
@@ -45,7 +46,7 @@ def congestion_best_response(
 @dataclass(frozen=True, kw_only=True)
 class MobilityNetwork(Game):
     """Agents move between ``d`` zones; deviating from habitual rates costs effort and
-    crowded destinations cost congestion (DESIGN section 6)::
+    crowded destinations cost congestion ([Thöni et al. 2026])::
 
         f(x, a, mu) = b * sum_{y != x} (a[x, y] - q[x, y])^2 + c * sum_{y != x} mu(y) a[x, y]
         g = 0
@@ -60,13 +61,13 @@ class MobilityNetwork(Game):
     ----------
     n_states
         Number of zones ``d``.
-    horizon, n_steps, scheme
+    horizon, n_times, scheme
         Time grid and time-stepping scheme (see :class:`Game`).
 
     Examples
     --------
     >>> import bayes_mfg as bm, numpy as np
-    >>> game = bm.games.MobilityNetwork(n_states=3, n_steps=30)
+    >>> game = bm.games.MobilityNetwork(n_states=3, n_times=30)
     >>> eq = bm.equilibrium(game, game.params(q=np.full((3, 3), 0.5), c=2.0), [0.6, 0.3, 0.1])
     >>> bool(eq.converged)
     True
@@ -74,8 +75,8 @@ class MobilityNetwork(Game):
 
     n_states: int
     horizon: float = 1.0
-    n_steps: int = 50
-    scheme: str = "implicit"
+    n_times: int = 50
+    scheme: Scheme | str = "implicit"
 
     def __post_init__(self) -> None:
         self._validate_grid()
@@ -121,13 +122,13 @@ class UrbanMobility(Game):
     ----------
     zone_names
         Names of the ``K >= 1`` zones (the outside state is added last).
-    horizon, n_steps, scheme
+    horizon, n_times, scheme
         Time grid (e.g. hours of the day) and time-stepping scheme.
 
     Examples
     --------
     >>> import bayes_mfg as bm
-    >>> game = bm.games.UrbanMobility(zone_names=("north", "south"), horizon=10.0, n_steps=41)
+    >>> game = bm.games.UrbanMobility(zone_names=("north", "south"), horizon=10.0, n_times=41)
     >>> game.state_names
     ('north', 'south', 'outside')
     >>> eq = bm.equilibrium(game, game.params(c=0.0), [0.1, 0.1, 0.8])
@@ -137,8 +138,8 @@ class UrbanMobility(Game):
 
     zone_names: tuple[str, ...] = ("zone0", "zone1")
     horizon: float = 15.0
-    n_steps: int = 61
-    scheme: str = "implicit"
+    n_times: int = 61
+    scheme: Scheme | str = "implicit"
 
     def __post_init__(self) -> None:
         names = self.zone_names

@@ -1,4 +1,4 @@
-"""SIR epidemic game with social-distancing effort (DESIGN section 6)."""
+"""SIR epidemic game with social-distancing effort ([Thöni et al. 2026], docs/references.md)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
+from bayes_mfg.stepping import Scheme
 
 S, I, R = 0, 1, 2
 
@@ -31,13 +32,13 @@ class SIR(Game):
 
     Parameters
     ----------
-    horizon, n_steps, scheme
+    horizon, n_times, scheme
         Time grid and time-stepping scheme (see :class:`Game`).
 
     Examples
     --------
     >>> import bayes_mfg as bm
-    >>> game = bm.games.SIR(horizon=14.0, n_steps=141)
+    >>> game = bm.games.SIR(horizon=14.0, n_times=141)
     >>> eq = bm.equilibrium(game, game.params(beta=1.9, gamma=0.5, c_infected=0.0), [0.99, 0.01, 0.0])
     >>> round(float(eq.mu[:, 1].max()), 2)  # the classical SIR's epidemic peak
     0.36
@@ -45,8 +46,8 @@ class SIR(Game):
 
     n_states: ClassVar[int] = 3
     horizon: float = 40.0
-    n_steps: int = 100
-    scheme: str = "implicit"
+    n_times: int = 100
+    scheme: Scheme | str = "implicit"
 
     state_names_default: ClassVar[tuple[str, ...]] = ("S", "I", "R")
 

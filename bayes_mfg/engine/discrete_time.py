@@ -1,0 +1,166 @@
+"""Sweeps of discrete-time games: soft Bellman (backward), distribution flow (forward), G.
+
+For a :class:`~bayes_mfg.games.DiscreteTimeGame` (notation in :mod:`bayes_mfg.games.discrete`):
+
+* backward, against a flow ``mu`` and with a rule ``V_t = aggregate(Q_t)``:
+  ``Q_{N-1} = r_{N-1}``, ``Q_t = r_t + P_t V_{t+1}``; the rule is the soft maximum
+  ``tau logsumexp(Q / tau)`` (the regularised best response), the hard maximum (the
+  unregularised best response) or the policy average ``sum_a pi (Q - tau log pi)``
+  (evaluation of a given policy, with or without the entropy bonus);
+* forward: ``mu_{t+1}(x') = sum_{x, a} mu_t(x) pi_t(a|x) P_t(x'|x, a, mu_t)``;
+* ``G(mu) = forward(softmax(Q(mu) / tau))``: the map whose fixed point is the equilibrium.
+
+The kernel expectations and push-forwards are the game's rate structure's
+(:mod:`bayes_mfg.stepping.structures`): dense ``(d, A, d)`` kernels or neighbour
+``(d, A, K)`` kernels, O(d A K) per step. The family is registered with
+:func:`bayes_mfg.engine.register_family`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import logsumexp, xlogy
+
+from bayes_mfg.engine._sweep import head, sweep
+from bayes_mfg.engine.family import BestResponse, Family, Solution, register_family
+from bayes_mfg.engine.solvers import Anderson
+from bayes_mfg.games.base import Array, Params
+from bayes_mfg.games.discrete import DiscreteTimeGame
+
+__all__ = ["soft_max", "hard_max", "policy_average", "Backward", "backward", "soft_policy", "forward",
+           "best_response_policy", "best_response_map", "DISCRETE_TIME"]
+
+
+def soft_max(tau: float) -> Callable[[Array, Array | None], Array]:
+    """Aggregate of the regularised best response: ``V = tau logsumexp(Q / tau)`` over actions."""
+    return lambda q, _: tau * logsumexp(q / tau, axis=-1)
+
+
+def hard_max(q: Array, _: Array | None) -> Array:
+    """Aggregate of the unregularised best response: ``V = max_a Q``."""
+    return jnp.max(q, axis=-1)
+
+
+def policy_average(tau: float) -> Callable[[Array, Array], Array]:
+    """Aggregate of policy evaluation: ``V = sum_a pi (Q - tau log pi)`` (``tau = 0``: no entropy bonus)."""
+    return lambda q, pi: jnp.sum(pi * q, axis=-1) - tau * jnp.sum(xlogy(pi, pi), axis=-1)
+
+
+class Backward(NamedTuple):
+    """Output of :func:`backward`: values ``V`` ``(N, d)`` and action values ``Q`` ``(N, d, A)``."""
+
+    value: Array
+    q: Array
+
+
+def backward(game: DiscreteTimeGame, mu: Array, params: Params, aggregate: Callable, policy: Array | None = None) -> Backward:
+    """Backward recursion against the flow ``mu`` with ``V_t = aggregate(Q_t, pi_t)``.
+
+    Parameters
+    ----------
+    game
+        The discrete-time game.
+    mu
+        ``(N, d)`` flow the agent responds to.
+    params
+        Parameter paths (``game.params(...)``).
+    aggregate
+        :func:`soft_max`, :func:`hard_max` or :func:`policy_average` (or any ``(Q, pi) -> V``).
+    policy
+        ``(N, d, A)`` policy passed to ``aggregate`` (needed for :func:`policy_average`).
+
+    Returns
+    -------
+    Backward
+        ``value`` ``(N, d)`` and ``q`` ``(N, d, A)``.
+    """
+    structure = game.structure
+    q_last = game.reward(mu[-1], game.at_step(params, -1))
+    v_last = aggregate(q_last, None if policy is None else policy[-1])
+
+    def step(v_next, xs):
+        mu_t, p_t, pi_t = xs
+        q_t = game.reward(mu_t, p_t) + structure.expectation(game.transition(mu_t, p_t), v_next)
+        return aggregate(q_t, pi_t), q_t
+
+    pis = None if policy is None else policy[:-1]
+    value, q_head = sweep(step, v_last, (mu[:-1], head(params), pis), reverse=True)
+    return Backward(value, jnp.concatenate([q_head, q_last[None]]))
+
+
+def soft_policy(q: Array, tau: float) -> Array:
+    """``pi(a|x) = softmax(Q(x, .) / tau)``."""
+    return jax.nn.softmax(q / tau, axis=-1)
+
+
+def forward(game: DiscreteTimeGame, policy: Array, params: Params, mu0: Array) -> Array:
+    """``(N, d)`` flow of a population playing ``policy`` ``(N, d, A)`` from ``mu0``."""
+    structure = game.structure
+
+    def step(mu_t, xs):
+        pi_t, p_t = xs
+        return structure.push(game.transition(mu_t, p_t), mu_t, pi_t), None
+
+    return sweep(step, mu0, (policy[:-1], head(params)))[0]
+
+
+def best_response_policy(game: DiscreteTimeGame, mu: Array, params: Params) -> tuple[Array, Array]:
+    """The regularised best response to ``mu``: ``(V, pi)`` with ``V`` ``(N, d)``, ``pi`` ``(N, d, A)``."""
+    tau = game.temperature
+    b = backward(game, mu, params, soft_max(tau))
+    return b.value, soft_policy(b.q, tau)
+
+
+def best_response_map(game: DiscreteTimeGame, mu: Array, params: Params, mu0: Array) -> Array:
+    """``G(mu)``: the flow of the population playing the regularised best response to ``mu``."""
+    return forward(game, best_response_policy(game, mu, params)[1], params, mu0)
+
+
+class _PolicyBestResponse(BestResponse):
+    """G with the policy operations online mirror descent uses (:class:`~bayes_mfg.engine.PolicyMap`)."""
+
+    @property
+    def temperature(self) -> float:
+        return self.game.temperature
+
+    def soft_logits(self, mu: Array, args: Any) -> Array:
+        params, _ = args
+        return backward(self.game, mu, params, soft_max(self.temperature)).q / self.temperature
+
+    def flow(self, policy: Array, args: Any) -> Array:
+        params, mu0 = args
+        return forward(self.game, policy, params, mu0)
+
+    def policy_values(self, mu: Array, policy: Array, args: Any) -> Array:
+        params, _ = args
+        return backward(self.game, mu, params, policy_average(self.temperature), policy).q
+
+
+class _DiscreteTime(Family):
+    """The discrete-time family: G = forward(softmax(Q(mu) / tau)); the solution is the soft
+    value and the policy (no rates)."""
+
+    def best_response_map(self, game, mu, params, mu0):
+        return best_response_map(game, mu, params, mu0)
+
+    def solution(self, game, mu, params, mu0):
+        value, policy = best_response_policy(game, mu, params)
+        zero = jnp.zeros((), mu.dtype)
+        return Solution(value, None, policy, zero, jnp.zeros((), bool))
+
+    def default_solver(self, game):
+        """``Anderson(damping=0.5)``: soft best responses to a crowd-aversion reward (``log mu``)
+        overshoot; undamped extrapolation stalls on crowd motion at ``tau = 0.1`` (residual
+        3e-2 after 500 iterations on an 8 x 8 grid) where ``damping=0.5`` converges in 50
+        (measured)."""
+        return Anderson(damping=0.5)
+
+    def map_fn(self, game):
+        return _PolicyBestResponse(game, self)
+
+
+DISCRETE_TIME = _DiscreteTime()
+register_family(DiscreteTimeGame, DISCRETE_TIME)

@@ -1,0 +1,258 @@
+"""The observation models: Dirichlet, Multinomial, Poisson, NegativeBinomial, LogisticNormal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro.distributions as dist
+
+from bayes_mfg.data import Observations
+from bayes_mfg.observe._base import ObservationModel, check_floor, check_total_count
+from bayes_mfg.observe.distributions import (
+    MaskedDirichlet,
+    MaskedLogisticNormal,
+    MaskedMultinomial,
+    MaskedNegativeBinomial,
+    MaskedPoisson,
+)
+
+__all__ = ["Dirichlet", "LogisticNormal", "Multinomial", "NegativeBinomial", "Poisson"]
+
+Array = jax.Array
+
+
+@dataclass(frozen=True)
+class Dirichlet(ObservationModel):
+    """Dirichlet noise on observed shares (the seed paper's observation model).
+
+    Each row ``x_t ~ Dirichlet(alpha_t)`` with ``alpha_t = concentration * mu_t + alpha_floor``:
+    mean ``mu_t`` (up to the floor) and variance ``mu (1 - mu) / (concentration + 1)``, so
+    ``1 / concentration`` is the noise level. Partially observed rows use the renormalised
+    observed shares under ``Dirichlet(alpha_S)`` (see :class:`MaskedDirichlet`).
+
+    Attributes
+    ----------
+    concentration
+        Known float > 0 or a prior (site ``f"{name}_concentration"``).
+    alpha_floor
+        Added to every concentration so that zero shares never give ``alpha = 0``.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np
+    >>> d = bm.observe.Dirichlet(500.0).distribution(np.array([0.5, 0.3, 0.2]))
+    >>> d.event_shape, round(float(d.log_prob(np.array([0.5, 0.3, 0.2]))), 3)
+    ((3,), 6.128)
+    """
+
+    concentration: float | dist.Distribution = 1000.0
+    alpha_floor: float = 1e-8
+
+    kind: ClassVar[str] = "fractions"
+    param_fields: ClassVar[tuple[str, ...]] = ("concentration",)
+
+    def __post_init__(self) -> None:
+        self._validate_params()
+        object.__setattr__(self, "alpha_floor", check_floor("Dirichlet", "alpha_floor", self.alpha_floor))
+
+    def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
+        alpha = params["concentration"][..., None] * mu + self.alpha_floor
+        return MaskedDirichlet(alpha, state_mask)
+
+
+def as_hashable_total(value: Any) -> int | tuple | None:
+    if value is None:
+        return None
+    checked = check_total_count("Multinomial.total_count", value)
+    if isinstance(checked, int):
+        return checked
+    if isinstance(checked, jax.Array):
+        raise TypeError("Multinomial.total_count must be concrete (an int or an integer array), got a traced array")
+    arr = np.asarray(checked)
+    if arr.ndim > 2:
+        raise ValueError(f"Multinomial.total_count must broadcast to (n_traj, n_times), got shape {arr.shape}")
+    ints = np.asarray(arr, dtype=np.int64)
+    if ints.ndim == 0:
+        return int(ints)
+    if ints.ndim == 1:
+        return tuple(ints.tolist())
+    return tuple(tuple(row) for row in ints.tolist())
+
+
+@dataclass(frozen=True)
+class Multinomial(ObservationModel):
+    """Multinomial sampling of counts: per row ``counts_t ~ Multinomial(total_t, mu_t)``.
+
+    When observing, the likelihood is that of the observed counts given their total
+    (aggregation: ``c_S | sum(c_S) ~ Multinomial(sum(c_S), mu_S / sum(mu_S))``), so the row
+    totals need not be known and ``total_count`` is not used. When sampling without data
+    the number of trials must be given, as the field or as the call's ``total_count``
+    argument (which takes precedence); with data and no explicit total, draws use the
+    observed row totals.
+
+    Attributes
+    ----------
+    total_count
+        ``None``, an int >= 0, or an integer array broadcastable to ``(n_traj, n_times)``
+        (stored as nested tuples so the model stays hashable).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np
+    >>> d = bm.observe.Multinomial().distribution(np.array([0.5, 0.5]), total_count=10)
+    >>> round(float(np.exp(d.log_prob(np.array([5.0, 5.0])))), 4)
+    0.2461
+    """
+
+    total_count: int | tuple | None = None
+
+    kind: ClassVar[str] = "counts"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "total_count", as_hashable_total(self.total_count))
+
+    def _call_total_count(self, total_count: Any, data: Observations | None) -> Any:
+        if total_count is not None:
+            return total_count
+        if self.total_count is not None:
+            return np.asarray(self.total_count, dtype=np.float64)
+        if data is not None:
+            return np.where(data.mask, data.values, 0.0).sum(-1)
+        raise ValueError(
+            "Multinomial needs total_count (the number of trials per row) to sample without data: "
+            "set Multinomial(total_count=...) or pass total_count=... to the call"
+        )
+
+    def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
+        if total_count is not None:
+            try:
+                jnp.broadcast_shapes(jnp.shape(total_count), mu.shape[:-1])
+            except ValueError:
+                raise ValueError(
+                    f"total_count must broadcast to the row shape {mu.shape[:-1]}, got shape {jnp.shape(total_count)}"
+                ) from None
+        return MaskedMultinomial(mu, total_count, state_mask)
+
+
+@dataclass(frozen=True)
+class Poisson(ObservationModel):
+    """Independent Poisson counts: ``counts[x] ~ Poisson(exposure * mu[x] + rate_floor)``.
+
+    ``exposure`` is the population size (the scale linking shares to counts). Unobserved
+    states are dropped; no renormalisation (``exposure`` carries the scale).
+
+    Attributes
+    ----------
+    exposure
+        Known float > 0 or a prior (site ``f"{name}_exposure"``).
+    rate_floor
+        Added to every rate so that zero shares never give rate 0.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np
+    >>> d = bm.observe.Poisson(exposure=100.0).distribution(np.array([0.2, 0.8]))
+    >>> d.mean.round(6).tolist()
+    [20.0, 80.0]
+    """
+
+    exposure: float | dist.Distribution = 1000.0
+    rate_floor: float = 1e-12
+
+    kind: ClassVar[str] = "counts"
+    param_fields: ClassVar[tuple[str, ...]] = ("exposure",)
+
+    def __post_init__(self) -> None:
+        self._validate_params()
+        object.__setattr__(self, "rate_floor", check_floor("Poisson", "rate_floor", self.rate_floor))
+
+    def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
+        return MaskedPoisson(params["exposure"][..., None] * mu + self.rate_floor, state_mask)
+
+
+@dataclass(frozen=True)
+class NegativeBinomial(ObservationModel):
+    """Independent over-dispersed counts (NB2): mean ``m = exposure * mu[x] + rate_floor``,
+    variance ``m + m^2 / concentration``.
+
+    As ``concentration -> inf`` this tends to :class:`Poisson`. Unobserved states are dropped.
+
+    Attributes
+    ----------
+    exposure
+        Known float > 0 or a prior (site ``f"{name}_exposure"``).
+    concentration
+        Dispersion ``phi``: known float > 0 or a prior (site ``f"{name}_concentration"``).
+    rate_floor
+        Added to every mean so that zero shares never give mean 0.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np, numpyro.distributions as dist
+    >>> obs = bm.observe.NegativeBinomial(exposure=763.0, concentration=dist.Exponential(0.1))
+    >>> obs.learned
+    ('concentration',)
+    >>> d = obs.distribution(np.array([0.9, 0.1, 0.0]), concentration=10.0)
+    >>> d.mean.round(3).tolist()
+    [686.7, 76.3, 0.0]
+    """
+
+    exposure: float | dist.Distribution = 1000.0
+    concentration: float | dist.Distribution = 10.0
+    rate_floor: float = 1e-12
+
+    kind: ClassVar[str] = "counts"
+    param_fields: ClassVar[tuple[str, ...]] = ("exposure", "concentration")
+
+    def __post_init__(self) -> None:
+        self._validate_params()
+        object.__setattr__(self, "rate_floor", check_floor("NegativeBinomial", "rate_floor", self.rate_floor))
+
+    def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
+        mean = params["exposure"][..., None] * mu + self.rate_floor
+        return MaskedNegativeBinomial(mean, params["concentration"][..., None], state_mask)
+
+
+@dataclass(frozen=True)
+class LogisticNormal(ObservationModel):
+    """Logistic-normal noise on observed shares: ``x_t = softmax(log(mu_t + mu_floor) + scale * eps)``
+    with ``eps ~ N(0, I_d)``.
+
+    Equivalently the additive log-ratios ``log(x_i / x_ref)`` are Gaussian around
+    ``log(mu_i / mu_ref)`` with covariance ``scale^2 (I + 1 1^T)``; ``scale`` is roughly the
+    relative error of each share. The likelihood is a density on the simplex (Jacobian
+    included, see :class:`MaskedLogisticNormal`), so it is comparable with
+    :class:`Dirichlet` on the same data. Partially observed rows use the renormalised
+    observed shares (the model is closed under sub-compositions).
+
+    Attributes
+    ----------
+    scale
+        Known float > 0 or a prior (site ``f"{name}_scale"``).
+    mu_floor
+        Added to ``mu`` before the log so that zero shares give a finite location.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np
+    >>> d = bm.observe.LogisticNormal(scale=0.1).distribution(np.array([0.5, 0.3, 0.2]))
+    >>> d.batch_shape, d.event_shape
+    ((), (3,))
+    """
+
+    scale: float | dist.Distribution = 0.1
+    mu_floor: float = 1e-12
+
+    kind: ClassVar[str] = "fractions"
+    param_fields: ClassVar[tuple[str, ...]] = ("scale",)
+
+    def __post_init__(self) -> None:
+        self._validate_params()
+        object.__setattr__(self, "mu_floor", check_floor("LogisticNormal", "mu_floor", self.mu_floor))
+
+    def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
+        return MaskedLogisticNormal(jnp.log(mu + self.mu_floor), params["scale"], state_mask)

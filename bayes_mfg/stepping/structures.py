@@ -1,0 +1,187 @@
+"""Rate structures: how a game's jump rates (or transition kernels) are laid out.
+
+A structure owns every operation the sweeps need on one step's rates ``a`` (off-diagonal,
+``a[x, y] >= 0``) and the generator ``Q = a - diag(sum_y a[x, y])`` they define:
+
+* :meth:`~RateStructure.off_diagonal` (self-jumps set to 0), :meth:`~RateStructure.out_rates`;
+* :meth:`~RateStructure.apply` (``Q v``) and :meth:`~RateStructure.apply_transpose` (``mu Q``);
+* :meth:`~RateStructure.solve` (``(I - dt Q)^{-1} b`` or ``(I - dt Q)^{-T} b``);
+* :meth:`~RateStructure.to_dense` (``(d, d)`` rates);
+* for discrete-time kernels ``P[x, a, .]``: :meth:`~RateStructure.expectation`
+  (``sum_x' P[x, a, x'] v(x')``) and :meth:`~RateStructure.push` (``sum_{x,a} mu pi P``).
+
+:class:`Dense` stores ``(d, d)`` rates (``(d, A, d)`` kernels); :class:`Neighbours` stores
+``(d, K)`` rates (``(d, A, K)`` kernels) for the moves ``x -> table[x, k]`` and never builds a
+``d x d`` matrix: every operation is a gather, O(d K) per step.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bayes_mfg.stepping.linalg import column_action, generator, m_matrix_solve, neighbour_solve, row_action
+
+Array = jax.Array
+
+__all__ = ["RateStructure", "Dense", "Neighbours"]
+
+
+class RateStructure(abc.ABC):
+    """The layout of one step's rates and the operations on its generator (see the module).
+
+    Examples
+    --------
+    Both structures give the same generator products on the same rates:
+
+    >>> import jax.numpy as jnp, numpy as np
+    >>> from bayes_mfg.stepping import Dense, Neighbours
+    >>> nbr = Neighbours(np.array([[1, 2], [0, 2], [0, 1]]))
+    >>> rates = jnp.array([[1.0, 2.0], [0.5, 0.0], [3.0, 1.0]])
+    >>> mu = jnp.array([0.2, 0.3, 0.5])
+    >>> bool(jnp.allclose(nbr.apply_transpose(rates, mu), Dense().apply_transpose(nbr.to_dense(rates), mu)))
+    True
+    """
+
+    @abc.abstractmethod
+    def off_diagonal(self, rates: Array) -> Array:
+        """The rates with every self-jump set to 0."""
+
+    def out_rates(self, rates: Array) -> Array:
+        """``(d,)`` total rate out of each state (of off-diagonal rates)."""
+        return jnp.sum(rates, axis=-1)
+
+    @abc.abstractmethod
+    def apply(self, rates: Array, v: Array) -> Array:
+        """``Q v`` (a value vector: the HJB side)."""
+
+    @abc.abstractmethod
+    def apply_transpose(self, rates: Array, mu: Array) -> Array:
+        """``mu Q`` (a distribution: the Kolmogorov side)."""
+
+    @abc.abstractmethod
+    def solve(self, rates: Array, dt: float, b: Array, transpose: bool) -> Array:
+        """``(I - dt Q)^{-1} b``, or ``(I - dt Q)^{-T} b`` with ``transpose``."""
+
+    @abc.abstractmethod
+    def to_dense(self, rates: Array) -> Array:
+        """``(..., d, d)`` dense rates."""
+
+    @abc.abstractmethod
+    def expectation(self, kernel: Array, v: Array) -> Array:
+        """``(d, A)``: ``sum_x' P[x, a, x'] v(x')`` for a transition kernel."""
+
+    @abc.abstractmethod
+    def push(self, kernel: Array, mu: Array, pi: Array) -> Array:
+        """``(d,)``: ``sum_{x, a} mu(x) pi(a | x) P[x, a, x']``."""
+
+
+@dataclass(frozen=True)
+class Dense(RateStructure):
+    """``(d, d)`` rates ``a[x, y]`` (diagonal ignored); ``(d, A, d)`` kernels.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from bayes_mfg.stepping import Dense
+    >>> rates = jnp.array([[0.0, 2.0], [1.0, 0.0]])
+    >>> x = Dense().solve(rates, 0.5, jnp.array([1.0, 0.0]), transpose=True)   # mu (I - dt Q)^{-1}
+    >>> [round(float(v), 6) for v in x], round(float(x.sum()), 12)
+    ([0.6, 0.4], 1.0)
+    """
+
+    def off_diagonal(self, rates: Array) -> Array:
+        return rates * (1.0 - jnp.eye(rates.shape[-1], dtype=rates.dtype))
+
+    def apply(self, rates: Array, v: Array) -> Array:
+        return generator(rates) @ v
+
+    def apply_transpose(self, rates: Array, mu: Array) -> Array:
+        return mu @ generator(rates)
+
+    def solve(self, rates: Array, dt: float, b: Array, transpose: bool) -> Array:
+        a = jnp.eye(b.shape[0], dtype=b.dtype) - dt * generator(rates)
+        return m_matrix_solve(a.T if transpose else a, b)
+
+    def to_dense(self, rates: Array) -> Array:
+        return rates
+
+    def expectation(self, kernel: Array, v: Array) -> Array:
+        return kernel @ v
+
+    def push(self, kernel: Array, mu: Array, pi: Array) -> Array:
+        return jnp.einsum("x,xa,xay->y", mu, pi, kernel)
+
+
+class Neighbours(RateStructure):
+    """Rates ``(d, K)``: entry ``[x, k]`` is the rate of the move ``x -> table[x, k]``.
+
+    Rows of ``table`` are padded with ``x`` itself (a self-jump, ignored). Kernels of
+    discrete-time games are ``(d, A, K)``.
+
+    Parameters
+    ----------
+    table
+        ``(d, K)`` integer array of destinations.
+
+    Examples
+    --------
+    A ring of 4 states, each moving to its two neighbours:
+
+    >>> import numpy as np
+    >>> from bayes_mfg.stepping import Neighbours
+    >>> ring = Neighbours(np.array([[(x - 1) % 4, (x + 1) % 4] for x in range(4)]))
+    >>> ring, ring.to_dense(np.ones((4, 2))).sum(axis=1).tolist()
+    (Neighbours(d=4, K=2), [2.0, 2.0, 2.0, 2.0])
+    """
+
+    def __init__(self, table: np.ndarray) -> None:
+        table = np.asarray(table)
+        if table.ndim != 2 or not np.issubdtype(table.dtype, np.integer):
+            raise ValueError(f"table must be a (d, K) integer array, got {table.dtype} of shape {table.shape}")
+        d = table.shape[0]
+        if table.size and (table.min() < 0 or table.max() >= d):
+            raise ValueError(f"table entries must be states in 0..{d - 1}")
+        self.table = table
+        self._self = table == np.arange(d)[:, None]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Neighbours) and np.array_equal(self.table, other.table)
+
+    def __hash__(self) -> int:
+        return hash((self.table.shape, self.table.tobytes()))
+
+    def __repr__(self) -> str:
+        return f"Neighbours(d={self.table.shape[0]}, K={self.table.shape[1]})"
+
+    def off_diagonal(self, rates: Array) -> Array:
+        return jnp.where(self._self, 0.0, rates)
+
+    def apply(self, rates: Array, v: Array) -> Array:
+        return row_action(rates, self.table, v) - jnp.sum(rates, axis=1) * v
+
+    def apply_transpose(self, rates: Array, mu: Array) -> Array:
+        return column_action(rates, self.table, mu) - jnp.sum(rates, axis=1) * mu
+
+    def solve(self, rates: Array, dt: float, b: Array, transpose: bool) -> Array:
+        return neighbour_solve(rates, self.table, dt, b, transpose=transpose)
+
+    def to_dense(self, rates: Array) -> Array:
+        d, k = self.table.shape
+        rates = self.off_diagonal(rates)
+        flat = rates.reshape(-1, d * k)
+        rows = np.repeat(np.arange(d), k)
+        dense = jnp.zeros((flat.shape[0], d, d), dtype=rates.dtype).at[:, rows, self.table.ravel()].add(flat)
+        return dense.reshape(*rates.shape[:-2], d, d)
+
+    def expectation(self, kernel: Array, v: Array) -> Array:
+        return jnp.sum(kernel * v[self.table][:, None, :], axis=-1)
+
+    def push(self, kernel: Array, mu: Array, pi: Array) -> Array:
+        moves = jnp.einsum("xa,xak->xk", pi, kernel)  # (d, K) probability of each move
+        stay = jnp.sum(jnp.where(self._self, moves, 0.0), axis=1)
+        return column_action(moves, self.table, mu) + mu * stay

@@ -1,0 +1,145 @@
+"""The ``bayes-mfg calibrate`` command line: outputs, option validation, CSV data (``Observations.from_csv``)."""
+
+import csv
+
+import numpy as np
+import pytest
+
+import bayes_mfg as bm
+from bayes_mfg import cli
+
+TINY = ["--states", "3", "--trajectories", "3", "--steps", "20", "--svi-steps", "30", "--samples", "20",
+        "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def lq_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lq")
+    rc = cli.main(["calibrate", "--system", "lq", "--path", "constant", "--method", "svi", "--out", str(out), *TINY])
+    return rc, out
+
+
+def test_calibrate_writes_all_outputs(lq_run):
+    rc, out = lq_run
+    assert rc == 0
+    for name in ("posterior.nc", "summary.csv", "summary.md", "trajectories.png", "path.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+
+
+def test_posterior_netcdf_groups_and_dims(lq_run):
+    _, out = lq_run
+    tree = bm.load(out / "posterior.nc")
+    for group in ("posterior", "posterior_predictive", "log_likelihood", "observed_data", "sample_stats"):
+        assert group in tree.children, group
+    post = tree["posterior"]
+    assert post["gamma"].dims == ("chain", "draw")
+    assert post["gamma"].shape == (1, 20)
+    assert np.all(post["gamma"].values > 0)
+    assert post["gamma_path"].dims == ("chain", "draw", "trajectory", "time_step")
+    assert post["gamma_path"].shape[2:] == (3, 20)
+    assert tree["posterior_predictive"]["obs"].dims == ("chain", "draw", "trajectory", "time", "state")
+    assert tree["observed_data"]["obs"].shape == (3, 20, 3)
+    assert bool(tree["observed_data"]["mask"].values.all())
+
+
+def test_summary_csv_has_gamma_row(lq_run):
+    _, out = lq_run
+    with open(out / "summary.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["parameter"] for r in rows] == ["gamma"]
+    row = rows[0]
+    assert float(row["truth"]) == pytest.approx(1.55)
+    assert float(row["q3%"]) <= float(row["mean"]) <= float(row["q97%"])
+    assert float(row["sd"]) > 0
+    assert int(row["failed_solve_draws"]) == 0
+    assert "| gamma |" in (out / "summary.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["calibrate", "--system", "lq", "--path", "neural", "--method", "nuts"], "--method svi"),
+        (["calibrate", "--system", "weather"], "invalid choice"),
+        (["calibrate", "--system", "sir", "--truth", "arc"], "--truth applies to --system lq"),
+        (["calibrate", "--system", "cybersecurity", "--states", "5"], "--states"),
+        (["calibrate", "--system", "lq", "--trajectories", "0"], "--trajectories must be >= 1"),
+        (["calibrate", "--system", "lq", "--data", "/nonexistent/file.csv"], "no such file"),
+    ],
+)
+def test_bad_options_are_argparse_errors(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*argv, "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_read_csv_missing_rows_are_masked(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "trajectory,time,state,value\n"
+        "a,0.0,s0,0.5\na,0.0,s1,0.5\n"
+        "a,1.0,s0,0.25\n"  # s1 at t=1 missing
+        "b,0.0,s0,0.1\nb,0.0,s1,0.9\nb,1.0,s0,0.3\nb,1.0,s1,0.7\n"
+    )
+    data = bm.Observations.from_csv(path, ("s0", "s1"))
+    assert data.trajectory_names == ("a", "b")
+    np.testing.assert_allclose(data.times, [0.0, 1.0])
+    assert data.mask.shape == (2, 2, 2)
+    assert not data.mask[0, 1, 1] and data.mask.sum() == 7
+    assert data.values[1, 1, 1] == pytest.approx(0.7)
+
+
+def test_read_csv_rejects_bad_columns(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("traj,t,state,value\n0,0,s0,1\n")
+    with pytest.raises(ValueError, match="columns"):
+        bm.Observations.from_csv(path)
+
+
+def test_csv_data_round_trip(tmp_path):
+    game = bm.games.LinearQuadratic(n_states=3, n_times=20)
+    sim = bm.datasets.simulate(game, {"gamma": 1.55}, 2, bm.observe.Dirichlet(1000.0), seed=3)
+    path = tmp_path / "data.csv"
+    sim.data.to_csv(path)
+    back = bm.Observations.from_csv(path, tuple(game.state_names))
+    np.testing.assert_array_equal(back.values, sim.data.values)
+    np.testing.assert_array_equal(back.times, sim.data.times)
+    out = tmp_path / "out"
+    rc = cli.main(["calibrate", "--system", "lq", "--states", "3", "--steps", "20", "--data", str(path),
+                   "--guide", "delta", "--svi-steps", "20", "--samples", "5", "--no-progress", "--out", str(out)])
+    assert rc == 0
+    tree = bm.load(out / "posterior.nc")
+    np.testing.assert_allclose(tree["observed_data"]["obs"].values, sim.data.values)
+    assert "mu0" in tree["posterior"]  # CSV data carry no mu0: it is inferred
+    with open(out / "summary.csv") as fh:
+        row = next(csv.DictReader(fh))
+    assert row["parameter"] == "gamma" and row["truth"] == "nan"
+
+
+def test_cli_choices_match_the_library():
+    from bayes_mfg import cli
+    from bayes_mfg import inference as infer
+
+    assert cli.GUIDES == infer.GUIDES
+    assert cli.NUTS_INITS == infer.NUTS_INITS
+
+
+def test_summary_diagnostics_come_from_arviz_stats():
+    import arviz_stats as azs
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    gamma = rng.normal(1.5, 0.1, (2, 50))
+    path = rng.normal(1.0, 0.1, (2, 50, 3, 4))
+    post = xr.Dataset({"gamma": (("chain", "draw"), gamma),
+                       "beta_path": (("chain", "draw", "trajectory", "time_step"), path)})
+    tree = xr.DataTree.from_dict({"posterior": post})
+    rows = cli.summarize(tree, ["gamma", "beta"], method="nuts", truth_paths={"beta": np.ones(4)})
+    assert [r["statistic"] for r in rows] == ["value", "time-mean of path"]
+    assert rows[0]["r_hat"] == pytest.approx(float(azs.rhat(gamma)))
+    assert rows[0]["ess_bulk"] == pytest.approx(float(azs.ess(gamma, method="bulk")))
+    assert rows[1]["r_hat"] == pytest.approx(float(azs.rhat(path.reshape(2, 50, -1).mean(-1))))
+    assert rows[1]["path_rmse"] > 0
+    svi = cli.summarize(tree, ["gamma"], method="svi")
+    assert np.isnan(svi[0]["r_hat"]) and np.isnan(svi[0]["ess_bulk"])
