@@ -41,7 +41,7 @@ out = {"bayes_mfg": bm.__file__}
 for d in dims:
     game = bm.games.LinearQuadratic(n_states=d)
     mu0 = jnp.asarray(np.random.default_rng(0).dirichlet(np.ones(d)))
-    w = jnp.asarray(np.random.default_rng(1).normal(size=(game.n_times, d)))
+    w = jnp.asarray(np.random.default_rng(1).normal(size=(len(game.time_grid), d)))  # both namings
     forward = jax.jit(lambda g: bm.equilibrium(game, {"gamma": g}, mu0).mu)
     grad = jax.jit(jax.value_and_grad(lambda g: jnp.sum(w * bm.equilibrium(game, {"gamma": g}, mu0).mu)))
     for name, fn in (("forward", forward), ("gradient", grad)):

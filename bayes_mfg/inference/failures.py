@@ -116,7 +116,8 @@ class SolverFailures:
         if self.n_adjoint_failures:
             parts.append(
                 f"{self.n_adjoint_failures} gradient evaluations had a non-converged adjoint solve (NaN gradient, "
-                "rejected); increase ImplicitAdjoint(max_iter/restart) in CalibrationModel(adjoint=...)"
+                "rejected); give CalibrationModel(adjoint=ImplicitAdjoint(linear_solver=...)) a stronger linear solver, "
+                "e.g. WithFallback(GMRES(restart=80))"
             )
         return "; ".join(parts)
 
