@@ -167,6 +167,14 @@ def write_json(path: Path | str, obj: Any) -> Path:
     return path
 
 
+def save_report(path: Path | str, t0: float, quick: bool, **payload: Any) -> dict:
+    """``payload`` with the machine, ``quick`` and the wall time since ``t0``, written to ``path``
+    (:func:`write_json`) and returned; prints where it went."""
+    out = {**payload, "machine": machine_info(), "quick": quick, "wall_s": time.perf_counter() - t0}
+    print(f"\nwritten: {write_json(path, out)}")
+    return out
+
+
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     """A Markdown table (cells formatted with ``str``)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayes_mfg as bm
-from benchmarks._timing import machine_info, markdown_table, time_interleaved, write_json
+from benchmarks._timing import markdown_table, save_report, time_interleaved
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "scaling.json"
 
@@ -130,11 +130,7 @@ def main(argv: list[str] | None = None) -> dict:
                           "gradient [s]", "gradient / forward", "gradient temp memory [MiB]"], rows))
     print()
     print(markdown_table(["log-log slope", "value"], [[k, f"{v:.2f}"] for k, v in slopes.items()]))
-    out = {"cases": cases, "slopes": slopes, "machine": machine_info(), "quick": args.quick,
-           "wall_s": time.perf_counter() - t0}
-    write_json(args.out, out)
-    print(f"\nwritten: {args.out}")
-    return out
+    return save_report(args.out, t0, args.quick, cases=cases, slopes=slopes)
 
 
 if __name__ == "__main__":

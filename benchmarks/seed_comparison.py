@@ -61,7 +61,7 @@ import numpy as np
 import bayes_mfg as bm
 from bayes_mfg.engine import best_response_map, hjb, kolmogorov, max_jump_probability
 from bayes_mfg.games.cybersecurity import RATE_PARAMETERS, REFERENCE_TRUTH
-from benchmarks._timing import machine_info, markdown_table, time_call, write_json
+from benchmarks._timing import markdown_table, save_report, time_call
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "seed_comparison.json"
 SEED_TOL = 1e-5
@@ -292,11 +292,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{f['max_abs_mu_difference']:.1e}"],
          ["value and gradient", f"{g['vmap_median_s']:.4f}", f"{g['loop_median_s']:.4f}", f"{g['speedup']:.1f}x",
           f"{g['max_abs_grad_difference']:.1e}"]]))
-    out = {"rows": rows, "vmap_vs_loop": loop, "machine": machine_info(), "quick": args.quick,
-           "wall_s": time.perf_counter() - t0}
-    write_json(args.out, out)
-    print(f"\nwritten: {args.out}")
-    return out
+    return save_report(args.out, t0, args.quick, rows=rows, vmap_vs_loop=loop)
 
 
 if __name__ == "__main__":

@@ -215,11 +215,14 @@ class MaskedPoisson(MaskedVector):
         Optional bool array broadcastable to ``batch_shape + (d,)``; True = observed.
     Examples
     --------
+    A sensor missing in the second of two rows drops out of that row only:
+
     >>> import jax.numpy as jnp, numpyro.distributions as dist
     >>> from bayes_mfg.observe import MaskedPoisson
-    >>> d = MaskedPoisson(jnp.array([2.0, 3.0, 5.0]), jnp.array([True, True, False]))
-    >>> ref = dist.Poisson(jnp.array([2.0, 3.0])).log_prob(jnp.array([2.0, 3.0])).sum()
-    >>> bool(jnp.isclose(d.log_prob(jnp.array([2.0, 3.0, 7.0])), ref))
+    >>> counts, rate = jnp.array([[1.0, 4.0], [2.0, 9.0]]), jnp.array([1.5, 4.5])
+    >>> lp = MaskedPoisson(rate, jnp.array([[True, True], [True, False]])).log_prob(counts)
+    >>> full = dist.Poisson(rate).log_prob(counts)
+    >>> bool(jnp.allclose(lp, jnp.array([full[0].sum(), full[1, 0]])))
     True
     """
 
