@@ -28,6 +28,10 @@ __all__ = ["Fit"]
 class Fit(abc.ABC):
     """A fitted posterior of a :class:`~bayes_mfg.CalibrationModel` given observations.
 
+    Every result of :func:`~bayes_mfg.fit_nuts`, :func:`~bayes_mfg.fit_svi` and
+    :func:`~bayes_mfg.laplace` is a ``Fit``; the criticism functions (identifiability,
+    predictive checks, LOO and K-fold refits) need nothing else of it.
+
     Attributes
     ----------
     model
@@ -36,10 +40,6 @@ class Fit(abc.ABC):
         The :class:`~bayes_mfg.Observations` it was fitted to.
     method
         ``"nuts"``, ``"svi"`` or ``"laplace"`` (a class attribute).
-
-    Every result of :func:`~bayes_mfg.fit_nuts`, :func:`~bayes_mfg.fit_svi` and
-    :func:`~bayes_mfg.laplace` is a ``Fit``; the criticism functions (identifiability,
-    predictive checks, LOO and K-fold refits) need nothing else of it.
 
     Examples
     --------
