@@ -133,7 +133,7 @@ class CalibrationModel:
 
     def __post_init__(self) -> None:
         if not isinstance(self.game, MeanFieldGame):
-            raise TypeError(f"game must be a bayes_mfg.games.Game or DiscreteTimeGame, got {type(self.game).__name__}")
+            raise TypeError(f"game must be a bayes_mfg.games.MeanFieldGame, got {type(self.game).__name__}")
         if not isinstance(self.paths, Mapping) or not self.paths:
             raise ValueError("paths must be a non-empty mapping {parameter name: ParameterPath}")
         specs = self.game.parameter_specs()

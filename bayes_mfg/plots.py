@@ -8,15 +8,15 @@ import numpy as np
 
 from bayes_mfg.engine import Equilibrium
 from bayes_mfg.games.base import MeanFieldGame
-from bayes_mfg.games.discrete import DiscreteTimeGame
 
 
 def plot_equilibrium(game: MeanFieldGame, eq: Equilibrium, *, title: str | None = None,
                      states: Sequence[int] | None = None):
     """Distribution path, value function and total out-rate per state of one equilibrium.
 
-    For a discrete-time game the third panel shows the population's action shares
-    ``sum_x mu_t(x) pi_t(a | x)`` instead of out-rates. Returns the matplotlib ``Figure``.
+    When the equilibrium carries a policy (discrete-time games) the third panel shows the
+    population's action shares ``sum_x mu_t(x) pi_t(a | x)`` instead of out-rates, whatever
+    the game's family. Returns the matplotlib ``Figure``.
     """
     import matplotlib.pyplot as plt
 
@@ -25,7 +25,7 @@ def plot_equilibrium(game: MeanFieldGame, eq: Equilibrium, *, title: str | None 
     names = game.state_names
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
     cmap = plt.get_cmap("viridis", max(len(states), 2))
-    discrete = isinstance(game, DiscreteTimeGame)
+    discrete = eq.policy is not None
     for i, x in enumerate(states):
         kw = dict(color=cmap(i), label=names[x])
         axes[0].plot(t, np.asarray(eq.mu)[:, x], **kw)

@@ -108,7 +108,7 @@ def simulate(
     ((5, 20, 3), 'fractions')
     """
     if not isinstance(game, MeanFieldGame):
-        raise TypeError(f"game must be a bayes_mfg.games.Game or DiscreteTimeGame, got {type(game).__name__}")
+        raise TypeError(f"game must be a bayes_mfg.games.MeanFieldGame, got {type(game).__name__}")
     if not isinstance(truth, Mapping):
         raise TypeError(f"truth must be a mapping from parameter name to value, got {type(truth).__name__}")
     n_traj = check_positive_int("n_trajectories", n_trajectories)

@@ -15,6 +15,7 @@ which scheme or structure it is. The family is registered with
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import jax
@@ -241,6 +242,24 @@ class _ContinuousTime(Family):
         rates = kolmogorov(game, value, params, mu0).rates
         jump = jax.lax.stop_gradient(max_jump_probability(game, rates))
         return Solution(value, rates, None, jump, game.scheme.unstable(jump))
+
+    def exploitability(self, game, params, mu0, policy, regularised):
+        """``policy``: the :class:`~bayes_mfg.Equilibrium` whose forward-sweep controls are scored;
+        unregularised, a game with a ``temperature`` is compared with its hard best response."""
+        if getattr(policy, "rates", None) is None:
+            raise TypeError("for a continuous-time game, policy must be the Equilibrium whose controls are scored")
+        best_game = game
+        if not regularised and getattr(game, "temperature", 0.0) > 0 and dataclasses.is_dataclass(game):
+            best_game = dataclasses.replace(game, temperature=0.0)
+        return _exploitability(game, params, mu0, policy, best_game)
+
+
+@jax.jit(static_argnums=(0, 4))
+def _exploitability(game: ContinuousTimeGame, params: Params, mu0: Array, eq, best_game: ContinuousTimeGame) -> Array:
+    """``mu0 . (J^pi_0 - u_0)``: the controls' cost-to-go minus the HJB value of ``best_game``."""
+    j = policy_cost(game, eq.mu, eq.value, params)
+    u = hjb(best_game, eq.mu, params)
+    return mu0 @ (j[0] - u[0])
 
 
 CONTINUOUS_TIME = _ContinuousTime()

@@ -161,6 +161,27 @@ class _DiscreteTime(Family):
     def map_fn(self, game):
         return _PolicyBestResponse(game, self)
 
+    def exploitability(self, game, params, mu0, policy, regularised):
+        """``policy``: an ``(N, d, A)`` array ``pi_t(a | x)`` or an object with ``.policy``."""
+        pi = jnp.asarray(getattr(policy, "policy", policy), dtype=mu0.dtype)
+        shape = (game.n_times, game.n_states, game.n_actions)
+        if pi.shape != shape:
+            raise ValueError(f"policy must be an Equilibrium or an array of shape {shape} (N, d, A), got {pi.shape}")
+        if not bool(jnp.all(jnp.abs(jnp.sum(pi, axis=-1) - 1.0) < 1e-6)) or bool(jnp.any(pi < 0)):
+            raise ValueError("policy must hold probabilities: pi[t, x, :] >= 0 summing to 1")
+        return _exploitability(game, params, mu0, pi, regularised)
+
+
+@jax.jit(static_argnums=(0, 4))
+def _exploitability(game: DiscreteTimeGame, params: Params, mu0: Array, pi: Array, regularised: bool) -> Array:
+    """``mu0 . (V_best - V_pi)`` against the flow ``pi`` induces (soft values if ``regularised``)."""
+    tau = game.temperature if regularised else 0.0
+    mu = forward(game, pi, params, mu0)
+    best = soft_max(game.temperature) if regularised else hard_max
+    v_best = backward(game, mu, params, best).value[0]
+    v_pi = backward(game, mu, params, policy_average(tau), pi).value[0]
+    return mu0 @ (v_best - v_pi)
+
 
 DISCRETE_TIME = _DiscreteTime()
 register_family(DiscreteTimeGame, DISCRETE_TIME)

@@ -116,6 +116,15 @@ class Family(abc.ABC):
         """``G`` as a fixed-point function ``fn(mu, (params, mu0))`` for the solvers."""
         return BestResponse(game, self)
 
+    def exploitability(self, game: Any, params: Params, mu0: Array, policy: Any, regularised: bool) -> Array:
+        """What one agent gains by deviating from ``policy`` against the flow it induces
+        (:func:`bayes_mfg.exploitability`, which validates the arguments and calls this).
+
+        Optional: the default raises ``NotImplementedError``, so a family that has no notion of
+        a policy to score still solves and differentiates.
+        """
+        raise NotImplementedError(f"the game family {type(self).__name__} does not define exploitability")
+
 
 class BestResponse:
     """``fn(mu, (params, mu0)) = G(mu)``: a family's map as a solver's fixed-point function.

@@ -279,7 +279,7 @@ def equilibrium(
     (True, (100, 3))
     """
     if not isinstance(game, MeanFieldGame):
-        raise TypeError(f"game must be a bayes_mfg.games.ContinuousTimeGame or DiscreteTimeGame, got {type(game).__name__}")
+        raise TypeError(f"game must be a bayes_mfg.games.MeanFieldGame, got {type(game).__name__}")
     family_of(game)  # a registered family, or a TypeError naming the game
     if params is None:
         params = {}

@@ -54,7 +54,7 @@ class PathContext(NamedTuple):
             ``mu_input`` does not have shape ``(n_traj, game.n_times, game.n_states)``.
         """
         if not isinstance(game, MeanFieldGame):
-            raise TypeError(f"game must be a bayes_mfg.games.Game or DiscreteTimeGame, got {type(game).__name__}")
+            raise TypeError(f"game must be a bayes_mfg.games.MeanFieldGame, got {type(game).__name__}")
         mu = None if mu_input is None else jnp.asarray(mu_input)
         if n_trajectories is None:
             if mu is None:

@@ -152,6 +152,29 @@ def test_a_game_family_defined_outside_solves_and_differentiates():
     np.testing.assert_allclose(g, unrolled, rtol=1e-8)
 
 
+def test_exploitability_is_the_familys_own_and_optional():
+    game = Imitation()
+    eq = bm.equilibrium(game, {"beta": 2.0}, MU0)
+    with pytest.raises(NotImplementedError, match="ImitationFamily does not define exploitability"):
+        bm.exploitability(game, {"beta": 2.0}, MU0, eq)
+
+    class Scored(ImitationFamily):
+        """Scores a path by its distance from the best response to it."""
+
+        def exploitability(self, game, params, mu0, policy, regularised):
+            return jnp.sum(jnp.abs(self.best_response_map(game, policy.mu, params, mu0) - policy.mu))
+
+    @dataclass(frozen=True)
+    class ScoredImitation(Imitation):
+        pass
+
+    register_family(ScoredImitation, Scored())
+    scored = ScoredImitation()
+    at_fixed_point = bm.exploitability(scored, {"beta": 2.0}, MU0, bm.equilibrium(scored, {"beta": 2.0}, MU0))
+    off = bm.exploitability(scored, {"beta": 2.0}, MU0, bm.equilibrium(scored, {"beta": 0.0}, MU0))
+    assert float(at_fixed_point) < 1e-9 < 1e-3 < float(off)
+
+
 def test_a_game_without_a_family_is_refused_by_name():
     @dataclass(frozen=True)
     class Orphan(Imitation.__mro__[1]):  # MeanFieldGame, no family registered
