@@ -8,7 +8,8 @@ GPU results are kept apart from CPU results); all of them time through one harne
 * ``scaling``: forward solve and gradient vs d (dense and sparse rates) and N;
 * ``seed_comparison``: the default gradient vs the seed paper's algorithm, vmap vs a loop;
 * ``equilibrium``: the forward solvers and gradient methods on LQ, including a congested regime;
-* ``calibration``: log-density gradient, NUTS (ESS per second) and SVI (steps per second).
+* ``calibration``: log-density gradient, NUTS (ESS per second) and SVI (steps per second);
+* ``grid_games``: continuous-state games on 1-D and 2-D grids (forward and gradient vs d).
 
 At the end it prints the headline: the median forward solve (``Anderson``) and
 value-and-gradient (``ImplicitAdjoint``, GMRES) of the linear-quadratic game at d = 8 and
@@ -30,7 +31,7 @@ import jax
 
 from benchmarks._timing import markdown_table, write_json
 
-BENCHMARKS = ("scaling", "seed_comparison", "equilibrium", "calibration")
+BENCHMARKS = ("scaling", "seed_comparison", "equilibrium", "calibration", "grid_games")
 HEADLINE_DIMS = (8, 32)
 
 

@@ -15,6 +15,9 @@ from bayes_mfg.games.crowd_motion import CrowdMotion
 from bayes_mfg.games.cybersecurity import Cybersecurity
 from bayes_mfg.games.dependent import MeanFieldDependent
 from bayes_mfg.games.discrete import DiscreteTimeGame
+from bayes_mfg.games.grid import Grid, GridGame
+from bayes_mfg.games.grid_congestion import GridCongestion
+from bayes_mfg.games.grid_linear_quadratic import GridLinearQuadratic, gaussian_equilibrium
 from bayes_mfg.games.left_right import LeftRight
 from bayes_mfg.games.linear_quadratic import LinearQuadratic, NeighbourLinearQuadratic
 from bayes_mfg.games.mobility import MobilityNetwork, UrbanMobility
@@ -46,4 +49,9 @@ __all__ = [
     "UrbanMobility",
     "MeanFieldDependent",
     "MeanFieldDynamics",
+    "Grid",
+    "GridGame",
+    "GridLinearQuadratic",
+    "GridCongestion",
+    "gaussian_equilibrium",
 ]

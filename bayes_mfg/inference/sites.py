@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+import jax
 import numpyro
 
 from bayes_mfg.data import Observations
@@ -84,7 +85,7 @@ def site_roles(model: CalibrationModel, data: Observations, params: dict[str, An
     fn = numpyro.handlers.seed(without_reports(model), rng_seed=0)
     if params:
         fn = numpyro.handlers.substitute(fn, data=params)
-    trace = numpyro.handlers.trace(fn).get_trace(data)
+    trace = _abstract_trace(fn, data)
     declared = model.declared_site_roles()
     dims = model.site_dims()
     roles: dict[str, SiteRole] = {}
@@ -108,6 +109,25 @@ def site_roles(model: CalibrationModel, data: Observations, params: dict[str, An
             local = plated or "trajectory" in dims.get(name, ())
             roles[name] = SiteRole.LOCAL if local else SiteRole.PARAMETER
     return roles
+
+
+def _abstract_trace(fn: Any, data: Observations) -> dict[str, dict[str, Any]]:
+    """The sites of one trace of ``fn(data)`` (types, plates, tags), evaluated abstractly.
+
+    Roles need the trace's structure, never its values, so the model runs under
+    :func:`jax.eval_shape`: nothing is compiled or solved (a concrete trace compiled and ran
+    every equilibrium of the data once, about as long as the fit's own first compile).
+    """
+    sites: dict[str, dict[str, Any]] = {}
+
+    def structure() -> int:
+        for name, site in numpyro.handlers.trace(fn).get_trace(data).items():
+            sites[name] = {"type": site["type"], "is_observed": site.get("is_observed", False),
+                           "infer": site.get("infer"), "cond_indep_stack": site.get("cond_indep_stack", ())}
+        return 0
+
+    jax.eval_shape(structure)
+    return sites
 
 
 def sites_with_role(roles: dict[str, SiteRole], *wanted: str) -> list[str]:

@@ -9,6 +9,7 @@ without touching the engine.
 from bayes_mfg.stepping.linalg import (
     MAX_SQUARINGS,
     SMALL_SOLVE_MAX_D,
+    chain_solve,
     column_action,
     expm_generator,
     generator,
@@ -17,7 +18,7 @@ from bayes_mfg.stepping.linalg import (
     row_action,
 )
 from bayes_mfg.stepping.schemes import SCHEMES, Euler, Exponential, ImplicitEuler, Scheme, as_scheme
-from bayes_mfg.stepping.structures import Dense, Neighbours, RateStructure
+from bayes_mfg.stepping.structures import Chain, Dense, Neighbours, RateStructure
 
 __all__ = [
     "Scheme",
@@ -29,10 +30,12 @@ __all__ = [
     "RateStructure",
     "Dense",
     "Neighbours",
+    "Chain",
     "generator",
     "expm_generator",
     "m_matrix_solve",
     "neighbour_solve",
+    "chain_solve",
     "row_action",
     "column_action",
     "MAX_SQUARINGS",

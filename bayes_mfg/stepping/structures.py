@@ -12,7 +12,8 @@ A structure owns every operation the sweeps need on one step's rates ``a`` (off-
 
 :class:`Dense` stores ``(d, d)`` rates (``(d, A, d)`` kernels); :class:`Neighbours` stores
 ``(d, K)`` rates (``(d, A, K)`` kernels) for the moves ``x -> table[x, k]`` and never builds a
-``d x d`` matrix: every operation is a gather, O(d K) per step.
+``d x d`` matrix: every operation is a gather, O(d K) per step. :class:`Chain` is the
+neighbour structure of a 1-D grid (an interval or a circle) with exact O(d) solves.
 """
 
 from __future__ import annotations
@@ -24,11 +25,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_mfg.stepping.linalg import column_action, generator, m_matrix_solve, neighbour_solve, row_action
+from bayes_mfg.stepping.linalg import (
+    chain_solve,
+    column_action,
+    generator,
+    m_matrix_solve,
+    neighbour_solve,
+    row_action,
+)
 
 Array = jax.Array
 
-__all__ = ["RateStructure", "Dense", "Neighbours"]
+__all__ = ["RateStructure", "Dense", "Neighbours", "Chain"]
 
 
 class RateStructure(abc.ABC):
@@ -185,3 +193,64 @@ class Neighbours(RateStructure):
         moves = jnp.einsum("xa,xak->xk", pi, kernel)  # (d, K) probability of each move
         stay = jnp.sum(jnp.where(self._self, moves, 0.0), axis=1)
         return column_action(moves, self.table, mu) + mu * stay
+
+
+class Chain(Neighbours):
+    """The jumps of a 1-D chain (an interval or a circle): rates ``(d, 2)`` = (left, right).
+
+    Entry ``[x, 0]`` is the rate of ``x -> x - 1``, ``[x, 1]`` of ``x -> x + 1`` (modulo d on
+    a circle). On an interval the end points have no outward move (a reflecting wall: the
+    table holds ``x`` itself there); states in ``absorbing`` have no moves at all. Every
+    operation is that of :class:`Neighbours`, except :meth:`solve`: an exact O(d)
+    tridiagonal (cyclic tridiagonal) solve (:func:`~bayes_mfg.stepping.chain_solve`) instead
+    of Jacobi iteration, whose cost grows with ``dt * max rate`` (``sigma^2 dt / h^2``: over
+    200 on a grid of 1025 points with ``sigma = 0.15``, ``dt = 0.01``).
+
+    Parameters
+    ----------
+    n_states
+        Number of states ``d`` (``>= 3`` on a circle, ``>= 2`` on an interval).
+    periodic
+        A circle instead of an interval.
+    absorbing
+        States with no outgoing moves.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from bayes_mfg.stepping import Chain
+    >>> line = Chain(4)
+    >>> line, line.table.tolist()
+    (Chain(d=4, periodic=False), [[0, 1], [0, 2], [1, 3], [2, 3]])
+    >>> mu = line.solve(jnp.ones((4, 2)), 0.5, jnp.array([1.0, 0.0, 0.0, 0.0]), transpose=True)
+    >>> round(float(mu.sum()), 12)
+    1.0
+    """
+
+    def __init__(self, n_states: int, periodic: bool = False, absorbing: tuple[int, ...] = ()) -> None:
+        if not isinstance(n_states, (int, np.integer)) or n_states < (3 if periodic else 2):
+            raise ValueError(f"n_states must be an int >= {3 if periodic else 2}, got {n_states!r}")
+        x = np.arange(n_states)
+        if periodic:
+            table = np.stack([(x - 1) % n_states, (x + 1) % n_states], axis=1)
+        else:
+            table = np.stack([np.maximum(x - 1, 0), np.minimum(x + 1, n_states - 1)], axis=1)
+        absorbing = tuple(int(a) for a in absorbing)
+        if any(not 0 <= a < n_states for a in absorbing):
+            raise ValueError(f"absorbing states must be in 0..{n_states - 1}, got {absorbing}")
+        table[list(absorbing)] = np.array(absorbing)[:, None]
+        super().__init__(table)
+        self.periodic, self.absorbing = bool(periodic), absorbing
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Chain) and self.periodic == other.periodic and np.array_equal(self.table, other.table)
+
+    def __hash__(self) -> int:
+        return hash((Chain, self.periodic, self.table.tobytes()))
+
+    def __repr__(self) -> str:
+        return f"Chain(d={self.table.shape[0]}, periodic={self.periodic})"
+
+    def solve(self, rates: Array, dt: float, b: Array, transpose: bool) -> Array:
+        rates = self.off_diagonal(rates)
+        return chain_solve(rates[:, 0], rates[:, 1], dt, b, transpose=transpose, periodic=self.periodic)

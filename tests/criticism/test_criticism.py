@@ -100,6 +100,7 @@ def test_verdict_and_combination_wording():
     assert combination(np.array([-0.1, -0.99]), ["a", "b"]) == "0.99 b"
 
 
+@pytest.mark.slow  # a statistical verdict on a fitted posterior
 def test_lq_constant_gamma_is_reported_identified(lq):
     _, _, _, fit = lq
     rep = bm.identifiability(fit)
@@ -236,7 +237,17 @@ def test_pointwise_units_and_constant_units(lq):
     assert np.all(res.pareto_k[::20] == 0)
 
 
-def test_compare_game_vs_no_game_and_errors(lq):
+def test_compare_refuses_a_single_fit_and_fits_to_different_data(lq):
+    sim, _, model, fit = lq
+    with pytest.raises(ValueError, match="at least 2"):
+        bm.compare({"game": fit})
+    other = bm.fit_svi(model, sim.data.subset([0, 1, 2]), num_steps=50, progress_bar=False)
+    with pytest.raises(ValueError, match="different data"):
+        bm.compare({"a": fit, "b": other}, kfold=None)
+
+
+@pytest.mark.slow  # a statistical verdict: the game predicts its own data's new trajectories better
+def test_compare_game_vs_no_game(lq):
     sim, test, model, fit = lq
     base = bm.games.MeanFieldDynamics.like(GAME)
     m_b = bm.CalibrationModel(base, {"rates": bm.paths.Constant()}, OBS)
@@ -250,11 +261,6 @@ def test_compare_game_vs_no_game_and_errors(lq):
     assert d > 0 and se > 0  # data from the game: the game predicts new trajectories better
     assert cmp.table.loc["game", "test_mse"] < cmp.table.loc["no game", "test_mse"]
     assert "elpd_diff" in cmp.to_markdown()
-    with pytest.raises(ValueError, match="at least 2"):
-        bm.compare({"game": fit})
-    other = bm.fit_svi(model, sim.data.subset([0, 1, 2]), num_steps=50, progress_bar=False)
-    with pytest.raises(ValueError, match="different data"):
-        bm.compare({"a": fit, "b": other}, kfold=None)
 
 
 def test_stacking_weights_pick_the_better_model():

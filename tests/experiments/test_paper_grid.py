@@ -12,9 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # the whole pipeline in a child process (~4 min on 2 cores); its parts are unit-tested
 def test_quick_grid_runs_end_to_end(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "experiments.paper_grid", "--quick", "--out", str(tmp_path)],
                           cwd=ROOT, env={**os.environ, "MPLBACKEND": "Agg"}, capture_output=True, text=True, timeout=600)

@@ -128,6 +128,7 @@ def test_partially_observed_data_gives_finite_likelihood():
 
 
 # ----------------------------------------------------------------------------- inference
+@pytest.mark.slow  # posterior recovery
 def test_svi_map_recovers_constant_gamma_on_small_game():
     sim = small_sim(n_traj=6, conc=5000.0)
     model = bm.CalibrationModel(SMALL, {"gamma": bm.paths.Constant()}, bm.observe.Dirichlet(5000.0))

@@ -66,6 +66,7 @@ def test_mean_over_all_batches_is_the_full_log_likelihood(sim):
     assert est.std() > 0  # the batches differ
 
 
+@pytest.mark.slow  # statistical agreement of two 1500-step fits
 def test_minibatch_svi_agrees_with_full_batch_svi(sim):
     model = bm.CalibrationModel(GAME, {"gamma": dist.LogNormal(0.0, 0.5)}, OBS)
     full = bm.fit_svi(model, sim.data, num_steps=400, learning_rate=2e-2, progress_bar=False)
