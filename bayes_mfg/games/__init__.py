@@ -20,6 +20,7 @@ from bayes_mfg.games.grid_congestion import GridCongestion
 from bayes_mfg.games.grid_linear_quadratic import GridLinearQuadratic, gaussian_equilibrium
 from bayes_mfg.games.left_right import LeftRight
 from bayes_mfg.games.linear_quadratic import LinearQuadratic, NeighbourLinearQuadratic
+from bayes_mfg.games.meeting_time import MeetingTime
 from bayes_mfg.games.mobility import MobilityNetwork, UrbanMobility
 from bayes_mfg.games.rock_paper_scissors import RockPaperScissors
 from bayes_mfg.games.sir import SIR
@@ -53,5 +54,6 @@ __all__ = [
     "GridGame",
     "GridLinearQuadratic",
     "GridCongestion",
+    "MeetingTime",
     "gaussian_equilibrium",
 ]

@@ -198,3 +198,67 @@ def test_absorbing_states_keep_their_mass():
     arrived = np.asarray(eq.mu[:, 0])
     assert np.all(np.diff(arrived) >= -1e-15) and arrived[-1] > arrived[0] + 0.05
     assert float(jnp.abs(eq.rates[:, 0]).max()) == 0.0
+
+
+# ------------------------------------------------------------------ the meeting-time game
+def meeting_mu0(game):
+    x = game.points[:, 0]
+    w = np.where(x > 0, np.exp(-((x - 0.6) ** 2) / (2 * 0.1**2)), 0.0)
+    return w / w.sum()
+
+
+def test_meeting_starts_after_the_schedule_and_responds_to_its_costs():
+    game = bm.games.MeetingTime(n_times=41)
+    mu0 = meeting_mu0(game)
+    starts = {}
+    for name, p in {"base": {}, "late is dear": {"lateness": 3.0}, "small quorum": {"quorum": 0.3},
+                    "waiting is dear": {"waiting": 0.9}}.items():
+        eq = bm.equilibrium(game, p, mu0)
+        assert bool(eq.converged), name
+        arrived = np.asarray(eq.mu[:, 0])
+        assert np.all(np.diff(arrived) >= -1e-13) and arrived[-1] > 0.99, name  # absorbing, everyone arrives
+        np.testing.assert_allclose(eq.mu.sum(axis=1), 1.0, atol=1e-12)
+        starts[name] = float(game.start_time(eq.mu, game.params(**p)))
+    assert all(t >= 1.0 for t in starts.values())  # never before the scheduled time
+    assert starts["base"] > 1.0 + game.dt  # the quorum, not the schedule, sets the start
+    assert starts["late is dear"] < starts["base"] and starts["small quorum"] < starts["base"]
+    assert starts["waiting is dear"] > starts["base"]
+
+
+def test_meeting_cost_weights_are_identified_only_as_ratios():
+    game = bm.games.MeetingTime(n_times=31)
+    mu0 = meeting_mu0(game)
+    weights = {"lateness": 1.0, "inconvenience": 1.0, "waiting": 0.5, "terminal_penalty": 5.0, "control_weight": 1.0}
+    one = bm.equilibrium(game, weights, mu0).mu
+    three = bm.equilibrium(game, {k: 3.0 * v for k, v in weights.items()}, mu0).mu
+    np.testing.assert_allclose(one, three, rtol=0, atol=1e-9)
+    moved = bm.equilibrium(game, {**weights, "waiting": 1.5}, mu0).mu  # one weight alone: a different game
+    assert float(jnp.abs(moved - one).max()) > 1e-3
+
+
+def test_meeting_gradients_match_finite_differences():
+    game = bm.games.MeetingTime(grid=Grid.interval(41, 0.0, 1.0, absorbing=(0,)), n_times=21)
+    mu0 = meeting_mu0(game)
+
+    def arrived_by_schedule(theta):
+        eq = bm.equilibrium(game, {"quorum": theta[0], "waiting": theta[1]}, mu0)
+        return eq.mu[10, 0] + eq.mu[14, 0]
+
+    theta = jnp.array([0.7, 0.5])
+    g = jax.grad(arrived_by_schedule)(theta)
+    e = 1e-6
+    fd = [(arrived_by_schedule(theta.at[i].add(e)) - arrived_by_schedule(theta.at[i].add(-e))) / (2 * e) for i in range(2)]
+    np.testing.assert_allclose(g, fd, rtol=1e-5)
+    assert float(g[1]) < 0  # dearer waiting: fewer arrive early
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: bm.games.MeetingTime(grid=Grid.interval(21, 0.0, 1.0)), "absorbing=\\(0,\\)"),
+    (lambda: bm.games.MeetingTime(grid=Grid.interval(21, 0.5, 1.0, absorbing=(0,))), "Grid.interval\\(n, 0.0, L"),
+    (lambda: bm.games.MeetingTime(smoothing=0.0), "smoothing"),
+    (lambda: bm.games.MeetingTime().params(quorum=1.0), "quorum.*\\(0, 1\\)"),
+    (lambda: bm.games.MeetingTime().params(quorum=0.0), "quorum"),
+])
+def test_bad_meeting_input_is_refused_before_any_solve(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

@@ -1,0 +1,139 @@
+"""When does the meeting start? The meeting-time game of [Guéant, Lasry & Lions 2011] on a grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bayes_mfg._validation import check_positive_float, check_positive_int, is_concrete
+from bayes_mfg.games.base import Array, ParameterSpec, Params
+from bayes_mfg.games.grid import Grid, GridGame
+
+__all__ = ["MeetingTime"]
+
+
+def _default_grid() -> Grid:
+    return Grid.interval(81, 0.0, 1.0, absorbing=(0,))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeetingTime(GridGame):
+    """Agents travel to a meeting that starts once a quorum has arrived.
+
+    The state is the distance ``x`` to the venue on ``Grid.interval(n, 0, L, absorbing=(0,))``:
+    state 0 is "arrived" (absorbing). Agents move by ``dX = v dt + sigma dW`` with the control
+    cost ``(kappa / 2) v^2``. The meeting is scheduled at ``t_s`` and starts at
+    ``T = max(t_s, first t with mu_t(0) >= theta)``, when a fraction ``theta`` (the quorum) has
+    arrived. An agent arriving at ``tau`` pays [Guéant, Lasry & Lions 2011]
+
+        lateness [tau - t_s]^+ + inconvenience [tau - T]^+ + waiting [T - tau]^+,
+
+    written here as flow costs, so that the game is a grid game: while travelling, an agent
+    pays ``lateness`` per unit time after ``t_s`` and ``inconvenience`` per unit time after
+    the start; once arrived, ``waiting`` per unit time before the start. Arrivals only grow,
+    so "after the start" is ``t > t_s`` and ``mu_t(0) >= theta`` at the same time ``t``: the
+    cost is local in time. Both indicators are smoothed (logistic, widths ``time_smoothing``
+    in time and ``smoothing`` in arrived mass) so that the best-response map is
+    differentiable in ``theta``, ``t_s`` and ``mu``. At the horizon an agent still travelling
+    pays ``terminal_penalty`` per unit distance.
+
+    Multiplying every cost weight and ``kappa`` by the same factor leaves the equilibrium
+    unchanged: from the population alone the weights are identified only as ratios (fix one,
+    e.g. ``control_weight``, or put a prior on the ratios).
+
+    Parameters
+    ----------
+    grid
+        ``Grid.interval(n, 0, L, absorbing=(0,))`` (default ``n = 81``, ``L = 1``).
+    sigma
+        Diffusion of the travel (default 0.1).
+    horizon, n_times, scheme
+        Time window ``[0, horizon]`` (default 2: the meeting is scheduled at 1) and grid.
+    smoothing
+        Width of the quorum indicator in arrived mass (default 0.02).
+    time_smoothing
+        Width of the ``t > t_s`` indicator (default: one time step).
+
+    Examples
+    --------
+    >>> import numpy as np, bayes_mfg as bm
+    >>> game = bm.games.MeetingTime(n_times=41)
+    >>> x = game.points[:, 0]
+    >>> mu0 = np.where(x > 0, np.exp(-(x - 0.6) ** 2 / (2 * 0.1**2)), 0.0); mu0 /= mu0.sum()
+    >>> eq = bm.equilibrium(game, {}, mu0)
+    >>> bool(eq.converged), 1.0 < float(game.start_time(eq.mu, game.params())) < 1.5
+    (True, True)
+    """
+
+    grid: Grid = field(default_factory=_default_grid)
+    sigma: float = 0.1
+    horizon: float = 2.0
+    n_times: int = 81
+    smoothing: float = 0.02
+    time_smoothing: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        g = self.grid
+        if g.n_dim != 1 or g.periodic[0] or g.lower[0] != 0.0 or 0 not in g.absorbing:
+            raise ValueError("MeetingTime needs grid = Grid.interval(n, 0.0, L, absorbing=(0,)): distances to the "
+                             "venue, state 0 ('arrived') absorbing")
+        check_positive_float("smoothing", self.smoothing)
+        if self.time_smoothing is not None:
+            check_positive_float("time_smoothing", self.time_smoothing)
+        check_positive_int("n_times", self.n_times, minimum=3)
+
+    def cost_specs(self) -> dict[str, ParameterSpec]:
+        return {
+            "lateness": ParameterSpec((), 1.0, 0.0, "cost per unit time of travelling after the scheduled time"),
+            "inconvenience": ParameterSpec((), 1.0, 0.0, "cost per unit time of travelling after the actual start"),
+            "waiting": ParameterSpec((), 0.5, 0.0, "cost per unit time of waiting at the venue before the start"),
+            "quorum": ParameterSpec((), 0.7, 0.0, "theta in (0, 1): the fraction that must arrive for the start"),
+            "scheduled": ParameterSpec((), 1.0, None, "t_s: the scheduled start"),
+            "terminal_penalty": ParameterSpec((), 5.0, 0.0, "cost per unit distance still to go at the horizon"),
+        }
+
+    def params(self, **values: Any) -> Params:
+        """As :meth:`MeanFieldGame.params`, plus the clock ``t_n`` (entry ``"clock"``, not a
+        parameter: it is always the time grid); a quorum outside ``(0, 1)`` is refused."""
+        values.pop("clock", None)
+        out = super().params(**values)
+        q = out["quorum"]
+        if is_concrete(q) and np.any(np.asarray(q) >= 1.0):
+            raise ValueError(f"params['quorum'] must be in (0, 1) (the fraction that must arrive); "
+                             f"max value is {float(np.max(np.asarray(q))):.6g}")
+        out["clock"] = jnp.asarray(self.time_grid, dtype=q.dtype)
+        return out
+
+    def _started(self, mu: Array, p: Params) -> tuple[Array, Array]:
+        """Smoothed ``1{t > t_s}`` and ``1{t > T}`` at the clock ``p["clock"]``."""
+        width = self.dt if self.time_smoothing is None else self.time_smoothing
+        late = jax.nn.sigmoid((p["clock"] - p["scheduled"]) / width)
+        return late, late * jax.nn.sigmoid((mu[0] - p["quorum"]) / self.smoothing)
+
+    def running_cost(self, mu: Array, p: Params) -> Array:
+        late, started = self._started(mu, p)
+        travelling = p["lateness"] * late + p["inconvenience"] * started
+        arrived = p["waiting"] * (1.0 - started)
+        return jnp.where(jnp.arange(self.n_states) == 0, arrived, travelling)
+
+    def terminal_cost(self, mu: Array, p: Params) -> Array:
+        return p["terminal_penalty"] * jnp.asarray(self.points[:, 0], dtype=mu.dtype)
+
+    def start_time(self, mu: Array, params: Params) -> Array:
+        """The start ``T = max(t_s, first t with mu_t(0) >= theta)`` of a flow ``mu`` ``(N, d)``
+        (the quorum crossing interpolated linearly between time points; the horizon if the
+        quorum is never reached)."""
+        t = jnp.asarray(self.time_grid, dtype=mu.dtype)
+        arrived, theta = mu[:, 0], params["quorum"][0]
+        above = arrived >= theta
+        k = jnp.argmax(above)  # first time point at or above the quorum
+        k0 = jnp.maximum(k - 1, 0)
+        frac = jnp.clip((theta - arrived[k0]) / jnp.maximum(arrived[k] - arrived[k0], 1e-300), 0.0, 1.0)
+        crossing = jnp.where(k > 0, t[k0] + frac * (t[k] - t[k0]), t[0])
+        crossing = jnp.where(jnp.any(above), crossing, t[-1])
+        return jnp.maximum(params["scheduled"][0], crossing)
