@@ -15,6 +15,7 @@ from bayes_mfg.games.crowd_motion import CrowdMotion
 from bayes_mfg.games.cybersecurity import Cybersecurity
 from bayes_mfg.games.dependent import MeanFieldDependent
 from bayes_mfg.games.discrete import DiscreteTimeGame
+from bayes_mfg.games.el_farol import ElFarol
 from bayes_mfg.games.grid import Grid, GridGame
 from bayes_mfg.games.grid_congestion import GridCongestion
 from bayes_mfg.games.grid_linear_quadratic import GridLinearQuadratic, gaussian_equilibrium
@@ -55,5 +56,6 @@ __all__ = [
     "GridLinearQuadratic",
     "GridCongestion",
     "MeetingTime",
+    "ElFarol",
     "gaussian_equilibrium",
 ]

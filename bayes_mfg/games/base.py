@@ -73,6 +73,8 @@ class ParameterSpec:
         Strict lower bound (e.g. ``0.0`` for a positive parameter) or ``None``.
     doc
         One line saying what the parameter is.
+    upper
+        Strict upper bound (e.g. ``1.0`` for a fraction) or ``None``.
 
     Examples
     --------
@@ -85,6 +87,7 @@ class ParameterSpec:
     default: float | None = None
     lower: float | None = None
     doc: str = ""
+    upper: float | None = None
 
 
 class MeanFieldGame(abc.ABC):
@@ -169,7 +172,7 @@ class MeanFieldGame(abc.ABC):
         ------
         ValueError
             For an unknown name, a missing parameter without default, a wrong shape, NaN/inf
-            values or a value at or below a parameter's lower bound (value checks run only
+            values or a value outside a parameter's bounds (value checks run only
             on concrete arrays, so the function also works under ``jit``).
         """
         specs = self.parameter_specs()
@@ -202,6 +205,8 @@ class MeanFieldGame(abc.ABC):
                     raise ValueError(f"params['{name}'] contains NaN or inf")
                 if spec.lower is not None and np.any(a <= spec.lower):
                     raise ValueError(f"params['{name}'] must be > {spec.lower} ({spec.doc}); min value is {a.min():.6g}")
+                if spec.upper is not None and np.any(a >= spec.upper):
+                    raise ValueError(f"params['{name}'] must be < {spec.upper} ({spec.doc}); max value is {a.max():.6g}")
             out[name] = arr
         return out
 

@@ -7,9 +7,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from bayes_mfg._validation import check_positive_float, check_positive_int, is_concrete
+from bayes_mfg._validation import check_positive_float, check_positive_int
 from bayes_mfg.games.base import Array, ParameterSpec, Params
 from bayes_mfg.games.grid import Grid, GridGame
 
@@ -92,21 +91,17 @@ class MeetingTime(GridGame):
             "lateness": ParameterSpec((), 1.0, 0.0, "cost per unit time of travelling after the scheduled time"),
             "inconvenience": ParameterSpec((), 1.0, 0.0, "cost per unit time of travelling after the actual start"),
             "waiting": ParameterSpec((), 0.5, 0.0, "cost per unit time of waiting at the venue before the start"),
-            "quorum": ParameterSpec((), 0.7, 0.0, "theta in (0, 1): the fraction that must arrive for the start"),
+            "quorum": ParameterSpec((), 0.7, 0.0, "theta: the fraction that must arrive for the start", upper=1.0),
             "scheduled": ParameterSpec((), 1.0, None, "t_s: the scheduled start"),
             "terminal_penalty": ParameterSpec((), 5.0, 0.0, "cost per unit distance still to go at the horizon"),
         }
 
     def params(self, **values: Any) -> Params:
         """As :meth:`MeanFieldGame.params`, plus the clock ``t_n`` (entry ``"clock"``, not a
-        parameter: it is always the time grid); a quorum outside ``(0, 1)`` is refused."""
+        parameter: it is always the time grid)."""
         values.pop("clock", None)
         out = super().params(**values)
-        q = out["quorum"]
-        if is_concrete(q) and np.any(np.asarray(q) >= 1.0):
-            raise ValueError(f"params['quorum'] must be in (0, 1) (the fraction that must arrive); "
-                             f"max value is {float(np.max(np.asarray(q))):.6g}")
-        out["clock"] = jnp.asarray(self.time_grid, dtype=q.dtype)
+        out["clock"] = jnp.asarray(self.time_grid, dtype=out["quorum"].dtype)
         return out
 
     def _started(self, mu: Array, p: Params) -> tuple[Array, Array]:

@@ -25,7 +25,9 @@ None) gets ``softplus`` and an unbounded one ``identity``. For the positive link
 
     value = (spec.lower or 0) + floor + link(eta),     link in {softplus, exp}
 
-so a bounded parameter stays at least ``floor`` above its bound for any ``eta``; for
+so a bounded parameter stays at least ``floor`` above its bound for any ``eta``. A parameter
+bounded on both sides (``spec.upper`` set too) gets ``logistic``,
+``value = lower + floor + (upper - lower - 2 floor) sigmoid(eta)``. For
 ``identity``, ``value = eta`` (no bound is enforced, also when ``spec.lower`` is set).
 :func:`inverse_link` inverts this map (used to centre priors and initialise networks at a
 chosen value).

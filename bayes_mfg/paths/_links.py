@@ -16,21 +16,33 @@ __all__ = ["LINKS", "apply_link", "inverse_link", "resolve_link"]
 Array = jax.Array
 
 #: Accepted values of the ``link`` field of :class:`TimeSpline` and :class:`Neural`.
-LINKS = ("auto", "identity", "softplus", "exp")
+LINKS = ("auto", "identity", "softplus", "exp", "logistic")
 
 
 def resolve_link(link: str, spec: ParameterSpec) -> str:
     check_choice("link", link, LINKS)
     if link == "auto":
+        if spec.upper is not None:
+            return "logistic"
         return "identity" if spec.lower is None else "softplus"
+    if link == "logistic" and (spec.lower is None or spec.upper is None):
+        raise ValueError("link='logistic' needs a parameter with both a lower and an upper bound")
     return link
+
+
+def _logistic_range(spec: ParameterSpec, floor: float) -> tuple[float, float]:
+    """``(base, width)``: the logistic link maps onto ``(base, base + width)``, ``floor`` inside the bounds."""
+    lo, hi = float(spec.lower), float(spec.upper)  # type: ignore[arg-type]
+    return lo + floor, hi - lo - 2 * floor
 
 
 def apply_link(eta: Any, spec: ParameterSpec, link: str = "auto", floor: float = 1e-3) -> Array:
     """Map an unconstrained ``eta`` to the parameter's scale.
 
-    ``identity``: ``eta``; ``softplus`` / ``exp``: ``(spec.lower or 0) + floor + link(eta)``
-    (``"auto"`` picks softplus when ``spec.lower`` is set, identity otherwise).
+    ``identity``: ``eta``; ``softplus`` / ``exp``: ``(spec.lower or 0) + floor + link(eta)``;
+    ``logistic``: ``lower + floor + (upper - lower - 2 floor) sigmoid(eta)`` (``"auto"`` picks
+    logistic when ``spec.upper`` is set, softplus when only ``spec.lower`` is, identity
+    otherwise).
 
     Parameters
     ----------
@@ -59,6 +71,9 @@ def apply_link(eta: Any, spec: ParameterSpec, link: str = "auto", floor: float =
     eta = jnp.asarray(eta)
     if kind == "identity":
         return eta
+    if kind == "logistic":
+        base, width = _logistic_range(spec, float(floor))
+        return base + width * jax.nn.sigmoid(eta)
     base = (0.0 if spec.lower is None else float(spec.lower)) + float(floor)
     return base + (jax.nn.softplus(eta) if kind == "softplus" else jnp.exp(eta))
 
@@ -102,6 +117,13 @@ def inverse_link(
         raise ValueError(f"{argname} must be finite, got {value!r}")
     if kind == "identity":
         return v
+    if kind == "logistic":
+        base, width = _logistic_range(spec, float(floor))
+        u = (v - base) / width
+        if np.any((u <= 0) | (u >= 1)):
+            raise ValueError(f"{argname} must be inside ({base:.6g}, {base + width:.6g}) for the logistic link, "
+                             f"got values in [{v.min():.6g}, {v.max():.6g}]")
+        return np.log(u) - np.log1p(-u)
     base = (0.0 if spec.lower is None else float(spec.lower)) + float(floor)
     y = v - base
     if np.any(y <= 0):

@@ -70,5 +70,13 @@ def lower_bound_of(support: Any) -> Any:
     return getattr(support, "lower_bound", None)
 
 
+def upper_bound_of(support: Any) -> Any:
+    while isinstance(support, constraints.independent):
+        support = support.base_constraint
+    if support in (constraints.real, constraints.positive):
+        return np.inf
+    return getattr(support, "upper_bound", None)
+
+
 def broadcast_path(values: Array, n_traj: int, n_times: int, shape: tuple[int, ...]) -> Array:
     return jnp.broadcast_to(values, (n_traj, n_times, *shape))

@@ -15,7 +15,7 @@ from bayes_mfg._validation import is_concrete
 from bayes_mfg.games.base import ParameterSpec
 from bayes_mfg.paths._base import ParameterPath
 from bayes_mfg.paths._context import PathContext, check_context
-from bayes_mfg.paths._support import broadcast_path, check_distribution, lower_bound_of, parameter_dims
+from bayes_mfg.paths._support import broadcast_path, check_distribution, lower_bound_of, parameter_dims, upper_bound_of
 
 __all__ = ["Constant", "as_path"]
 
@@ -34,8 +34,9 @@ class Constant(ParameterPath):
     prior
         A NumPyro distribution on the parameter's own scale. Default: ``LogNormal(0, 1)``
         shifted to start at ``spec.lower`` for a bounded parameter (``lower + exp(N(0, 1))``),
-        ``Normal(0, 1)`` for an unbounded one. For a bounded parameter the prior's support
-        must lie above ``spec.lower`` (checked when the support says so).
+        ``Uniform(lower, upper)`` for one bounded on both sides, ``Normal(0, 1)`` for an
+        unbounded one. The prior's support must lie within the bounds (checked when the
+        support says so).
 
     Examples
     --------
@@ -63,8 +64,11 @@ class Constant(ParameterPath):
         """
         shape = tuple(spec.shape)
         if self.prior is None:
-            if spec.lower is None:
-                base: dist.Distribution = dist.Normal(0.0, 1.0)
+            if spec.upper is not None:
+                lo = 0.0 if spec.lower is None else float(spec.lower)
+                base: dist.Distribution = dist.Uniform(lo, float(spec.upper))
+            elif spec.lower is None:
+                base = dist.Normal(0.0, 1.0)
             elif float(spec.lower) == 0.0:
                 base = dist.LogNormal(0.0, 1.0)
             else:
@@ -78,6 +82,13 @@ class Constant(ParameterPath):
                 raise ValueError(
                     f"prior has support {prior.support}, which reaches below the parameter's lower bound "
                     f"{spec.lower}; use a prior supported above it (e.g. LogNormal)"
+                )
+        if spec.upper is not None:
+            top = upper_bound_of(prior.support)
+            if top is not None and is_concrete(top) and np.any(np.asarray(top) > float(spec.upper)):
+                raise ValueError(
+                    f"prior has support {prior.support}, which reaches above the parameter's upper bound "
+                    f"{spec.upper}; use a prior supported below it (e.g. Beta or Uniform)"
                 )
         full = tuple(prior.batch_shape) + tuple(prior.event_shape)
         ev = tuple(prior.event_shape)
