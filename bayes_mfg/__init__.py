@@ -62,6 +62,7 @@ from bayes_mfg.engine import (  # noqa: E402
     Unrolled,
     adjoint_info,
     best_response_map,
+    epsilon_nash,
     equilibrium,
     exploitability,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "FictitiousPlay",
     "OnlineMirrorDescent",
     "exploitability",
+    "epsilon_nash",
     "ImplicitAdjoint",
     "Unrolled",
 ]

@@ -19,6 +19,7 @@ from bayes_mfg.engine._status import Status
 from bayes_mfg.engine._sweep import sweep
 from bayes_mfg.engine.adjoint import AbstractAdjoint, AdjointInfo, ImplicitAdjoint, Unrolled, solve_adjoint
 from bayes_mfg.engine.continuous_time import dense_rates, hjb, kolmogorov, max_jump_probability, transition_matrix
+from bayes_mfg.engine.epsilon_nash import EpsilonNash, epsilon_nash
 from bayes_mfg.engine.exploitability import exploitability
 from bayes_mfg.engine.family import BestResponse, Family, Solution, family_of, register_family
 from bayes_mfg.engine.fixed_point import AbstractSolver, FixedPointState, SolverState, default_tol, iterate, unroll
@@ -39,6 +40,8 @@ __all__ = [
     "equilibrium",
     "adjoint_info",
     "exploitability",
+    "epsilon_nash",
+    "EpsilonNash",
     "best_response_map",
     "hjb",
     "kolmogorov",

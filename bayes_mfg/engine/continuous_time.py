@@ -248,10 +248,62 @@ class _ContinuousTime(Family):
         unregularised, a game with a ``temperature`` is compared with its hard best response."""
         if getattr(policy, "rates", None) is None:
             raise TypeError("for a continuous-time game, policy must be the Equilibrium whose controls are scored")
-        best_game = game
-        if not regularised and getattr(game, "temperature", 0.0) > 0 and dataclasses.is_dataclass(game):
-            best_game = dataclasses.replace(game, temperature=0.0)
-        return _exploitability(game, params, mu0, policy, best_game)
+        return _exploitability(game, params, mu0, policy, _best_game(game, regularised))
+
+    def sample_flow(self, game, params, mu0, policy, n_agents, key):
+        if getattr(policy, "value", None) is None:
+            raise TypeError("for a continuous-time game, policy must be the Equilibrium whose controls are played")
+        return _sample_flow(game, params, mu0, policy, n_agents, key)
+
+    def deviation_gain(self, game, params, mu0, policy, flow, regularised):
+        j = fixed_policy_cost(game, policy.mu, policy.value, flow, params)
+        return mu0 @ (j[0] - hjb(_best_game(game, regularised), flow, params)[0])
+
+
+def _best_game(game: ContinuousTimeGame, regularised: bool) -> ContinuousTimeGame:
+    """The game whose HJB value is the best response: unregularised, a game with a
+    ``temperature`` is compared with its hard best response (``temperature = 0``)."""
+    if not regularised and getattr(game, "temperature", 0.0) > 0 and dataclasses.is_dataclass(game):
+        return dataclasses.replace(game, temperature=0.0)
+    return game
+
+
+def fixed_policy_cost(game: ContinuousTimeGame, mu: Array, value: Array, flow: Array, params: Params) -> Array:
+    """``(N, d)`` cost-to-go of the equilibrium's feedback policy (chosen from ``value`` and ``mu``)
+    played in the population ``flow`` (:meth:`~bayes_mfg.games.ContinuousTimeGame.policy_control`)."""
+    scheme, structure, dt = game.scheme, game.structure, game.dt
+    j_last = game.terminal_cost(flow[-1], game.at_step(params, -1))
+
+    def step(j_next, xs):
+        u_n, mu_n, m_n, p_n = xs
+        c = game.policy_control(u_n, mu_n, m_n, p_n)
+        return scheme.backward(structure, j_next, structure.off_diagonal(c.rates), c.cost, dt), None
+
+    return sweep(step, j_last, (value[:-1], mu[:-1], flow[:-1], head(params)), reverse=True)[0]
+
+
+def _sample_flow(game: ContinuousTimeGame, params: Params, mu0: Array, eq, n_agents: int, key: Array) -> Array:
+    """``(N, d)`` empirical flow of ``n_agents`` agents playing the equilibrium's feedback policy, each
+    step's moves drawn from the scheme's one-step transition matrix in the empirical population."""
+    d, structure, scheme, dt = game.n_states, game.structure, game.scheme, game.dt
+    key, first = jax.random.split(key)
+    states = jax.random.categorical(first, jnp.log(mu0), shape=(n_agents,))
+
+    def shares(x):
+        return jnp.zeros(d, mu0.dtype).at[x].add(1.0 / n_agents)
+
+    def step(carry, xs):
+        x, k = carry
+        u_n, mu_n, p_n = xs
+        m = shares(x)
+        c = game.policy_control(u_n, mu_n, m, p_n)
+        p_move = scheme.transition_matrix(structure, structure.off_diagonal(c.rates), dt)
+        k, sub = jax.random.split(k)
+        nxt = jax.random.categorical(sub, jnp.log(jnp.maximum(p_move[x], 0.0)))
+        return (nxt, k), m
+
+    (last, _), flow = jax.lax.scan(step, (states, key), (eq.value[:-1], eq.mu[:-1], head(params)))
+    return jnp.concatenate([flow, shares(last)[None]], axis=0)
 
 
 @jax.jit(static_argnums=(0, 4))

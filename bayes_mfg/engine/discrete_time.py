@@ -171,16 +171,51 @@ class _DiscreteTime(Family):
             raise ValueError("policy must hold probabilities: pi[t, x, :] >= 0 summing to 1")
         return _exploitability(game, params, mu0, pi, regularised)
 
+    def sample_flow(self, game, params, mu0, policy, n_agents, key):
+        return _sample_flow(game, params, mu0, jnp.asarray(policy.policy, mu0.dtype), n_agents, key)
 
-@jax.jit(static_argnums=(0, 4))
-def _exploitability(game: DiscreteTimeGame, params: Params, mu0: Array, pi: Array, regularised: bool) -> Array:
-    """``mu0 . (V_best - V_pi)`` against the flow ``pi`` induces (soft values if ``regularised``)."""
+    def deviation_gain(self, game, params, mu0, policy, flow, regularised):
+        return _gain(game, params, mu0, jnp.asarray(policy.policy, mu0.dtype), flow, regularised)
+
+
+def _gain(game: DiscreteTimeGame, params: Params, mu0: Array, pi: Array, mu: Array, regularised: bool) -> Array:
+    """``mu0 . (V_best - V_pi)`` against the flow ``mu`` (soft values if ``regularised``)."""
     tau = game.temperature if regularised else 0.0
-    mu = forward(game, pi, params, mu0)
     best = soft_max(game.temperature) if regularised else hard_max
     v_best = backward(game, mu, params, best).value[0]
     v_pi = backward(game, mu, params, policy_average(tau), pi).value[0]
     return mu0 @ (v_best - v_pi)
+
+
+@jax.jit(static_argnums=(0, 4))
+def _exploitability(game: DiscreteTimeGame, params: Params, mu0: Array, pi: Array, regularised: bool) -> Array:
+    """The gain against the flow ``pi`` itself induces."""
+    return _gain(game, params, mu0, pi, forward(game, pi, params, mu0), regularised)
+
+
+def _sample_flow(game: DiscreteTimeGame, params: Params, mu0: Array, pi: Array, n_agents: int, key: Array) -> Array:
+    """``(N, d)`` empirical flow of ``n_agents`` agents drawing actions from ``pi`` and moves from the
+    kernel of the empirical population."""
+    d, structure = game.n_states, game.structure
+    key, first = jax.random.split(key)
+    states = jax.random.categorical(first, jnp.log(mu0), shape=(n_agents,))
+
+    def shares(x):
+        return jnp.zeros(d, mu0.dtype).at[x].add(1.0 / n_agents)
+
+    def step(carry, xs):
+        x, k = carry
+        pi_t, p_t = xs
+        m = shares(x)
+        k, k_act, k_move = jax.random.split(k, 3)
+        a = jax.random.categorical(k_act, jnp.log(pi_t[x]))
+        kernel = game.transition(m, p_t)[x, a]  # (n, K) probabilities of each move
+        col = jax.random.categorical(k_move, jnp.log(kernel))
+        nxt = jnp.take_along_axis(structure.destinations(x, d), col[:, None], axis=1)[:, 0]
+        return (nxt, k), m
+
+    (last, _), flow = jax.lax.scan(step, (states, key), (pi[:-1], head(params)))
+    return jnp.concatenate([flow, shares(last)[None]], axis=0)
 
 
 DISCRETE_TIME = _DiscreteTime()

@@ -125,6 +125,17 @@ class Family(abc.ABC):
         """
         raise NotImplementedError(f"the game family {type(self).__name__} does not define exploitability")
 
+    def sample_flow(self, game: Any, params: Params, mu0: Array, policy: Any, n_agents: int, key: Array) -> Array:
+        """``(N, d)``: the empirical flow of ``n_agents`` agents, drawn from ``mu0``, each playing
+        ``policy`` in the population they form (:func:`bayes_mfg.epsilon_nash`). Optional."""
+        raise NotImplementedError(f"the game family {type(self).__name__} does not define sample_flow")
+
+    def deviation_gain(self, game: Any, params: Params, mu0: Array, policy: Any, flow: Array,
+                       regularised: bool) -> Array:
+        """What one agent starting from ``mu0`` gains by best-responding to ``flow`` instead of
+        playing ``policy`` against it (:func:`bayes_mfg.epsilon_nash`). Optional."""
+        raise NotImplementedError(f"the game family {type(self).__name__} does not define deviation_gain")
+
 
 class BestResponse:
     """``fn(mu, (params, mu0)) = G(mu)``: a family's map as a solver's fixed-point function.

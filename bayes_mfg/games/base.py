@@ -271,6 +271,20 @@ class ContinuousTimeGame(MeanFieldGame):
     def terminal_cost(self, mu: Array, p: Params) -> Array:
         """Terminal cost ``g(x, mu_T)`` for all states (``p`` at the last time step)."""
 
+    def policy_control(self, u: Array, mu_policy: Array, mu_env: Array, p: Params) -> Control:
+        """The rates and running cost of the feedback policy that best responds to
+        ``(u, mu_policy)``, played in a population ``mu_env``.
+
+        ``control(u, mu, p)`` is ``policy_control(u, mu, mu, p)``. Telling the two apart
+        scores a fixed policy against another flow (the epsilon-Nash check of
+        :func:`bayes_mfg.epsilon_nash`): the policy is what the agent chose, the rates it
+        meets and the costs it pays are the population's. Optional: the default raises
+        ``NotImplementedError``; games whose chosen rates depend on ``u`` alone implement it
+        as ``control(u, mu_env, p)``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define policy_control (needed to score its "
+                                  "equilibrium policy against another flow)")
+
 Game = ContinuousTimeGame
 
 
@@ -314,7 +328,10 @@ class FiniteActionGame(ContinuousTimeGame):
         return jax.nn.softmax(-h / self.temperature, axis=0)
 
     def control(self, u: Array, mu: Array, p: Params) -> Control:
-        pi = self.policy(u, mu, p)
-        rates = jnp.einsum("kx,kxy->xy", pi, self.action_rates(mu, p))
-        cost = jnp.sum(pi * self.action_cost(mu, p), axis=0)
+        return self.policy_control(u, mu, mu, p)
+
+    def policy_control(self, u: Array, mu_policy: Array, mu_env: Array, p: Params) -> Control:
+        pi = self.policy(u, mu_policy, p)
+        rates = jnp.einsum("kx,kxy->xy", pi, self.action_rates(mu_env, p))
+        cost = jnp.sum(pi * self.action_cost(mu_env, p), axis=0)
         return Control(rates, cost)

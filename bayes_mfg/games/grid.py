@@ -266,6 +266,10 @@ class GridGame(ContinuousTimeGame):
         cost = 0.5 * p["control_weight"] * jnp.sum(real * speed**2, axis=1) + self.running_cost(mu, p)
         return Control(rates, cost)
 
+    def policy_control(self, u: Array, mu_policy: Array, mu_env: Array, p: Params) -> Control:
+        """The chosen rates depend on ``u`` alone: ``control(u, mu_env, p)``."""
+        return self.control(u, mu_env, p)
+
     # ----------------------------------------------------------------- cost terms for subclasses
     def log_density(self, mu: Array, floor: float = 1e-300) -> Array:
         """``log(mu(x) / cell_volume)``: the local congestion term of crowd-averse games."""

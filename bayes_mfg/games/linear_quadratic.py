@@ -77,6 +77,10 @@ class LinearQuadratic(Game):
         cost = p["gamma"] * jnp.sum(off * (rates - p["base_rate"]) ** 2, axis=1) + p["congestion"] * mu
         return Control(rates, cost)
 
+    def policy_control(self, u: Array, mu_policy: Array, mu_env: Array, p: Params) -> Control:
+        """The chosen rates depend on ``u`` alone: ``control(u, mu_env, p)``."""
+        return self.control(u, mu_env, p)
+
     def terminal_cost(self, mu: Array, p: Params) -> Array:
         slope = jnp.arange(self.n_states - 1, -1, -1, dtype=mu.dtype)
         return p["terminal_scale"] * slope + p["terminal_congestion"] * mu
@@ -208,6 +212,10 @@ class NeighbourLinearQuadratic(Game):
         rates = jnp.clip(p["base_rate"] - du / (2.0 * p["gamma"]), 0.0, self.max_rate) * real
         cost = p["gamma"] * jnp.sum(real * (rates - p["base_rate"]) ** 2, axis=1) + p["congestion"] * mu
         return Control(rates, cost)
+
+    def policy_control(self, u: Array, mu_policy: Array, mu_env: Array, p: Params) -> Control:
+        """The chosen rates depend on ``u`` alone: ``control(u, mu_env, p)``."""
+        return self.control(u, mu_env, p)
 
     def terminal_cost(self, mu: Array, p: Params) -> Array:
         return p["terminal_scale"] * jnp.asarray(self.hops, dtype=mu.dtype) + p["terminal_congestion"] * mu

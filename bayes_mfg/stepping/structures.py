@@ -87,6 +87,11 @@ class RateStructure(abc.ABC):
     def push(self, kernel: Array, mu: Array, pi: Array) -> Array:
         """``(d,)``: ``sum_{x, a} mu(x) pi(a | x) P[x, a, x']``."""
 
+    @abc.abstractmethod
+    def destinations(self, states: Array, n_states: int) -> Array:
+        """``(n, K)``: the state each column of a rate or kernel row leads to, for ``n`` states
+        (to sample moves of individual agents)."""
+
 
 @dataclass(frozen=True)
 class Dense(RateStructure):
@@ -123,6 +128,9 @@ class Dense(RateStructure):
 
     def push(self, kernel: Array, mu: Array, pi: Array) -> Array:
         return jnp.einsum("x,xa,xay->y", mu, pi, kernel)
+
+    def destinations(self, states: Array, n_states: int) -> Array:
+        return jnp.broadcast_to(jnp.arange(n_states), (states.shape[0], n_states))
 
 
 class Neighbours(RateStructure):
@@ -193,6 +201,9 @@ class Neighbours(RateStructure):
         moves = jnp.einsum("xa,xak->xk", pi, kernel)  # (d, K) probability of each move
         stay = jnp.sum(jnp.where(self._self, moves, 0.0), axis=1)
         return column_action(moves, self.table, mu) + mu * stay
+
+    def destinations(self, states: Array, n_states: int) -> Array:
+        return jnp.asarray(self.table)[states]
 
 
 class Chain(Neighbours):
