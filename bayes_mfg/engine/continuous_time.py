@@ -21,6 +21,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from bayes_mfg.engine._agents import agent_flow
 from bayes_mfg.engine._sweep import head, sweep
 from bayes_mfg.engine.family import Family, Solution, register_family
 from bayes_mfg.games.base import Array, ContinuousTimeGame, Control, Params
@@ -285,25 +286,15 @@ def fixed_policy_cost(game: ContinuousTimeGame, mu: Array, value: Array, flow: A
 def _sample_flow(game: ContinuousTimeGame, params: Params, mu0: Array, eq, n_agents: int, key: Array) -> Array:
     """``(N, d)`` empirical flow of ``n_agents`` agents playing the equilibrium's feedback policy, each
     step's moves drawn from the scheme's one-step transition matrix in the empirical population."""
-    d, structure, scheme, dt = game.n_states, game.structure, game.scheme, game.dt
-    key, first = jax.random.split(key)
-    states = jax.random.categorical(first, jnp.log(mu0), shape=(n_agents,))
+    structure, scheme, dt = game.structure, game.scheme, game.dt
 
-    def shares(x):
-        return jnp.zeros(d, mu0.dtype).at[x].add(1.0 / n_agents)
-
-    def step(carry, xs):
-        x, k = carry
+    def move(x, m, xs, k):
         u_n, mu_n, p_n = xs
-        m = shares(x)
         c = game.policy_control(u_n, mu_n, m, p_n)
         p_move = scheme.transition_matrix(structure, structure.off_diagonal(c.rates), dt)
-        k, sub = jax.random.split(k)
-        nxt = jax.random.categorical(sub, jnp.log(jnp.maximum(p_move[x], 0.0)))
-        return (nxt, k), m
+        return jax.random.categorical(k, jnp.log(jnp.maximum(p_move[x], 0.0)))
 
-    (last, _), flow = jax.lax.scan(step, (states, key), (eq.value[:-1], eq.mu[:-1], head(params)))
-    return jnp.concatenate([flow, shares(last)[None]], axis=0)
+    return agent_flow(move, mu0, n_agents, key, (eq.value[:-1], eq.mu[:-1], head(params)))
 
 
 @jax.jit(static_argnums=(0, 4))

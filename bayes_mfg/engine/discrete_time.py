@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp, xlogy
 
+from bayes_mfg.engine._agents import agent_flow
 from bayes_mfg.engine._sweep import head, sweep
 from bayes_mfg.engine.family import BestResponse, Family, Solution, register_family
 from bayes_mfg.engine.solvers import Anderson
@@ -197,25 +198,15 @@ def _sample_flow(game: DiscreteTimeGame, params: Params, mu0: Array, pi: Array, 
     """``(N, d)`` empirical flow of ``n_agents`` agents drawing actions from ``pi`` and moves from the
     kernel of the empirical population."""
     d, structure = game.n_states, game.structure
-    key, first = jax.random.split(key)
-    states = jax.random.categorical(first, jnp.log(mu0), shape=(n_agents,))
 
-    def shares(x):
-        return jnp.zeros(d, mu0.dtype).at[x].add(1.0 / n_agents)
-
-    def step(carry, xs):
-        x, k = carry
+    def move(x, m, xs, k):
         pi_t, p_t = xs
-        m = shares(x)
-        k, k_act, k_move = jax.random.split(k, 3)
+        k_act, k_move = jax.random.split(k)
         a = jax.random.categorical(k_act, jnp.log(pi_t[x]))
-        kernel = game.transition(m, p_t)[x, a]  # (n, K) probabilities of each move
-        col = jax.random.categorical(k_move, jnp.log(kernel))
-        nxt = jnp.take_along_axis(structure.destinations(x, d), col[:, None], axis=1)[:, 0]
-        return (nxt, k), m
+        col = jax.random.categorical(k_move, jnp.log(game.transition(m, p_t)[x, a]))  # (n,) move columns
+        return jnp.take_along_axis(structure.destinations(x, d), col[:, None], axis=1)[:, 0]
 
-    (last, _), flow = jax.lax.scan(step, (states, key), (pi[:-1], head(params)))
-    return jnp.concatenate([flow, shares(last)[None]], axis=0)
+    return agent_flow(move, mu0, n_agents, key, (pi[:-1], head(params)))
 
 
 DISCRETE_TIME = _DiscreteTime()
