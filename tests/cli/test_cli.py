@@ -97,6 +97,17 @@ def test_read_csv_rejects_bad_columns(tmp_path):
         bm.Observations.from_csv(path)
 
 
+def test_observations_csv_round_trip(tmp_path):
+    game = bm.games.LinearQuadratic(n_states=3, n_times=20)
+    values = np.random.default_rng(3).dirichlet(np.ones(3), size=(2, 5))
+    data = bm.Observations.from_arrays(values, game.time_grid[::4])
+    data.to_csv(tmp_path / "data.csv")
+    back = bm.Observations.from_csv(tmp_path / "data.csv", tuple(game.state_names))
+    np.testing.assert_array_equal(back.values, data.values)
+    np.testing.assert_array_equal(back.times, data.times)
+
+
+@pytest.mark.slow  # a second CLI calibration (the CSV I/O itself is tested without it, above)
 def test_csv_data_round_trip(tmp_path):
     game = bm.games.LinearQuadratic(n_states=3, n_times=20)
     sim = bm.datasets.simulate(game, {"gamma": 1.55}, 2, bm.observe.Dirichlet(1000.0), seed=3)

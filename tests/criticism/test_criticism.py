@@ -270,6 +270,7 @@ def test_stacking_weights_pick_the_better_model():
     assert w[0] > 0.99 and abs(w.sum() - 1) < 1e-12
 
 
+@pytest.mark.slow  # a statistical agreement of K-fold and PSIS-LOO
 def test_kfold_scores_every_unit_once(lq):
     sim, _, model, _ = lq
     fit = bm.fit_svi(model, sim.data, guide="normal", num_steps=400, learning_rate=0.05, progress_bar=False)

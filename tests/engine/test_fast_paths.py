@@ -148,7 +148,8 @@ def test_small_d_elimination_matches_lapack_with_derivatives():
     np.testing.assert_allclose(ga, gb, rtol=1e-10, atol=1e-15)
 
 
-@pytest.mark.parametrize("game", [bm.games.LinearQuadratic(n_states=4, n_times=30),
+# the dense twin under -m slow (CI budget): both share the vmapped driver
+@pytest.mark.parametrize("game", [pytest.param(bm.games.LinearQuadratic(n_states=4, n_times=30), marks=pytest.mark.slow),
                                   bm.games.NeighbourLinearQuadratic.ring(5, n_times=30)], ids=["dense", "neighbour"])
 def test_vmapped_batch_matches_one_solve_per_trajectory(game):
     d = game.n_states

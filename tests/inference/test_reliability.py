@@ -436,7 +436,7 @@ def check_mu0_fuzz(mu0):
     np.testing.assert_allclose(np.asarray(eq.mu).sum(1), 1.0, atol=1e-12)
 
 
-# name -> (strategy, check): run with 10 examples here and 200 in test_reliability_slow.py
+# name -> (strategy, check): run with 5 examples here (CI budget) and 200 in test_reliability_slow.py
 PROPERTIES = {
     "equilibrium_conserves_mass_and_converges": (game_case, check_equilibrium_properties),
     "gradient_is_finite": (game_case, check_gradient_is_finite),
@@ -451,4 +451,4 @@ def property_tests(max_examples: int) -> dict:
             for name, (strategy, check) in PROPERTIES.items()}
 
 
-globals().update(property_tests(10))
+globals().update(property_tests(5))
