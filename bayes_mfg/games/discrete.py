@@ -66,6 +66,9 @@ class DiscreteTimeGame(MeanFieldGame):
     action_names_default: ClassVar[tuple[str, ...] | None] = None
     #: The number of states of a game whose state space is fixed by its definition, else None.
     fixed_states: ClassVar[int | None] = None
+    #: the damping of the default solver (``Anderson(damping=...)``); games whose best response
+    #: is very sensitive to the crowd raise it
+    solver_damping: ClassVar[float] = 0.5
 
     def __post_init__(self) -> None:
         self._validate_grid()

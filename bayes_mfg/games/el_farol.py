@@ -68,6 +68,10 @@ class ElFarol(DiscreteTimeGame):
     action_names_default: ClassVar[tuple[str, ...]] = ("home", "bar")
 
     n_actions: ClassVar[int] = 2  # type: ignore[misc]
+    #: tomorrow's attendance reacts to the anticipated crowd with gain ~ crowding / tau: with
+    #: damping 0.5 the default Anderson failed at capacity 0.55, switching 1.5 (500 iterations);
+    #: with 0.8 it converged in 24-84 iterations over capacity 0.3-0.8, switching 0.05-1.5 (measured)
+    solver_damping: ClassVar[float] = 0.8
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -66,17 +66,22 @@ def test_logistic_link_and_default_prior_of_a_doubly_bounded_parameter():
 
 
 @pytest.mark.slow  # posterior recovery at the seed paper's sizes
-def test_el_farol_capacity_is_recovered_from_attendance_counts():
+def test_el_farol_attendance_pins_the_settling_level_not_capacity_and_habit_apart():
+    """Attendance from 0.2 settles near 0.64 for (capacity 0.55, switching 0.3) and for
+    (0.58, 3.0) alike: the counts identify the level and leave a capacity-habit ridge."""
     game = ElFarol(n_times=11)
     truth = {"capacity": 0.55, "switching": 0.3}
     obs = bm.observe.Multinomial(total_count=42)
-    sim = bm.datasets.simulate(game, truth, 20, obs, seed=3,
-                               mu0=np.tile(np.array([[0.8, 0.2]]), (20, 1)))
+    mu0 = np.tile(np.array([[0.8, 0.2]]), (20, 1))
+    sim = bm.datasets.simulate(game, truth, 20, obs, seed=3, mu0=mu0)
+    # strong habits (switching >~ 1, along the ridge) slow the fixed point: allow 2000 iterations
     model = bm.CalibrationModel(game, {"capacity": bm.paths.Constant(dist.Beta(2.0, 2.0)),
-                                       "switching": bm.paths.Constant(dist.HalfNormal(1.0))}, obs)
+                                       "switching": bm.paths.Constant(dist.HalfNormal(1.0))}, obs,
+                                solver=bm.engine.default_solver(game, tol=1e-10, max_iter=2000))
     fit = bm.fit_nuts(model, sim.data, num_chains=2, num_warmup=300, num_samples=300, progress_bar=False)
     s = fit.flat_samples()
-    for k, v in truth.items():
-        lo, hi = np.quantile(s[k], [0.03, 0.97])
-        assert lo < v < hi, (k, lo, hi)
-    assert fit.num_divergences == 0
+    true_level = attendance(truth, game)[6]
+    levels = np.asarray(s["mu"])[:, 0, 6, 1]  # posterior attendance on night 6 (first trajectory)
+    lo, hi = np.quantile(levels, [0.03, 0.97])
+    assert lo < true_level < hi and hi - lo < 0.05
+    assert np.corrcoef(s["capacity"], s["switching"])[0, 1] > 0.5  # the ridge
