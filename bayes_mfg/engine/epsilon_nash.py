@@ -54,6 +54,15 @@ class EpsilonNash:
     spread_slope
         Least-squares slope of ``log(rms_excess)`` against ``log N`` (about -1/2 when the gain
         is linear in the fluctuation, -1 when quadratic).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.LeftRight(temperature=0.5)
+    >>> eq = bm.equilibrium(game, {}, [1.0, 0.0, 0.0])
+    >>> res = bm.epsilon_nash(game, {}, [1.0, 0.0, 0.0], eq, n_agents=(10, 100), n_reps=8)
+    >>> res.n_agents, bool(res.mean_gain[1] < res.mean_gain[0])
+    ((10, 100), True)
     """
 
     n_agents: tuple[int, ...]

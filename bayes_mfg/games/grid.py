@@ -213,6 +213,25 @@ class GridGame(ContinuousTimeGame):
     scheme
         ``"implicit"`` (default: stable for every dt) or ``"euler"`` (stable only while
         ``dt * max out-rate <= 1``: ``dt sigma^2 / h^2 <= 1 / n_dim`` at least).
+
+    Examples
+    --------
+    A potential well on a circle (``F = depth * (1 - cos(2 pi x))``, no terminal cost):
+
+    >>> from dataclasses import dataclass
+    >>> import jax.numpy as jnp, bayes_mfg as bm
+    >>> @dataclass(frozen=True, kw_only=True)
+    ... class Well(bm.games.GridGame):
+    ...     def cost_specs(self):
+    ...         return {"depth": bm.games.ParameterSpec((), 1.0, None, "depth of the well")}
+    ...     def running_cost(self, mu, p):
+    ...         return p["depth"] * (1 - jnp.cos(2 * jnp.pi * jnp.asarray(self.points[:, 0])))
+    ...     def terminal_cost(self, mu, p):
+    ...         return jnp.zeros_like(mu)
+    >>> game = Well(grid=bm.games.Grid.circle(32), sigma=0.2, n_times=21)
+    >>> eq = bm.equilibrium(game, {"depth": 2.0}, [1 / 32] * 32)
+    >>> bool(eq.converged), bool(eq.mu[-1, 0] > eq.mu[-1, 16])   # the crowd gathers at x = 0
+    (True, True)
     """
 
     grid: Grid
