@@ -137,9 +137,9 @@ def test_implicit_steps_are_stable_where_euler_is_not():
     assert bool(eq.converged) and float(eq.mu.min()) >= 0.0
     assert float(eq.info.max_jump_probability) > 5.0
     euler = GridCongestion(grid=grid, sigma=0.15, n_times=100, scheme="euler")
-    with pytest.warns(RuntimeWarning):
+    with pytest.warns(RuntimeWarning, match="unstable|Euler"):
         bad = bm.equilibrium(euler, {}, mu0, solver=bm.Picard(max_iter=3))
-    assert not bool(bad.converged)
+    assert not bool(bad.converged) and int(bad.info.status) == bm.Status.EULER_UNSTABLE
 
 
 # ------------------------------------------------------------------ gradients
