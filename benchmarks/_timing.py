@@ -18,6 +18,7 @@ a table and :func:`write_json` writes strict JSON (non-finite floats become ``nu
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import importlib.metadata as md
 import json
@@ -180,3 +181,17 @@ def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def log_log_slope(xs: Any, ys: Any) -> float:
+    """Least-squares slope of ``log(y)`` on ``log(x)`` (a cost model's exponent)."""
+    return float(np.polyfit(np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float)), 1)[0])
+
+
+def benchmark_parser(doc: str, out: Path, repeats: int = 5) -> argparse.ArgumentParser:
+    """The arguments every sweep benchmark takes: ``--quick``, ``--repeats``, ``--out``."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeats", type=int, default=repeats)
+    ap.add_argument("--out", type=Path, default=out)
+    return ap

@@ -25,7 +25,6 @@ value-and-gradient over ``--repeats`` interleaved rounds after a compiling call 
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -34,7 +33,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayes_mfg as bm
-from benchmarks._timing import markdown_table, save_report, time_interleaved
+from benchmarks._timing import benchmark_parser, markdown_table, save_report, time_interleaved
+from benchmarks._timing import log_log_slope as slope
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "grid_games.json"
 
@@ -86,16 +86,8 @@ def _time(game, solve, loss, theta, repeats, row) -> dict:
     }
 
 
-def slope(xs, ys) -> float:
-    return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
-
-
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--out", type=Path, default=RESULTS_PATH)
-    args = ap.parse_args(argv)
+    args = benchmark_parser(__doc__, RESULTS_PATH).parse_args(argv)
     t0 = time.perf_counter()
     one_d = [one_d_case(d, 100, args.repeats) for d in ((257,) if args.quick else (257, 1025))]
     two_d = [two_d_case(s, 50, args.repeats) for s in ((16, 32) if args.quick else (16, 32, 64))]

@@ -28,7 +28,6 @@ against log(d) (dense), log(number of nonzero rates per step) (sparse) and log(N
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -37,7 +36,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayes_mfg as bm
-from benchmarks._timing import markdown_table, save_report, time_interleaved
+from benchmarks._timing import benchmark_parser, markdown_table, save_report, time_interleaved
+from benchmarks._timing import log_log_slope as slope
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "scaling.json"
 
@@ -82,17 +82,8 @@ def measure(kind: str, game, repeats: int) -> dict:
     }
 
 
-def slope(xs, ys) -> float:
-    """Least-squares slope of log(y) on log(x)."""
-    return float(np.polyfit(np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float)), 1)[0])
-
-
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--out", type=Path, default=RESULTS_PATH)
-    args = ap.parse_args(argv)
+    args = benchmark_parser(__doc__, RESULTS_PATH).parse_args(argv)
     dense_d = (3, 8, 32) if args.quick else (3, 8, 32, 128)
     sparse_d = (256, 1024) if args.quick else (64, 256, 1024, 4096)
     steps = (50, 100) if args.quick else (50, 100, 400)
