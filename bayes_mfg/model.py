@@ -7,7 +7,10 @@ trajectory j = 1..J:
     theta_j(t)  ~ the parameter paths (priors, splines, networks, hierarchies)
     mu0_j       = data.mu0[j]                      (observed), or ~ Dirichlet(1) (latent)
     mu*_j       = equilibrium(game, theta_j, mu0_j) (solved to tolerance, implicit gradient)
-    y_j(t_k)    ~ observation(mu*_j(t_k))          at the observed times t_k
+    y_j(t_k)    ~ observation(R(mu*_j)(t_k))       at the observed times t_k
+
+where the readout ``R`` is the identity (a data column per state) unless the model has
+one (:mod:`bayes_mfg.observe.readouts`: linear functionals, histogram bins, flows).
 
 A solve that does not converge adds ``-inf`` to the log density (site
 ``equilibrium_failure``): NUTS treats the proposal as divergent and rejects it, SVI's
@@ -36,7 +39,8 @@ from bayes_mfg._validation import check_positive_float
 from bayes_mfg.data import Observations, time_indices
 from bayes_mfg.engine import AbstractAdjoint, AbstractSolver, ImplicitAdjoint, check_solver, default_solver, equilibrium
 from bayes_mfg.games.base import MeanFieldGame
-from bayes_mfg.observe import ObservationModel
+from bayes_mfg.observe import ObservationModel, Readout
+from bayes_mfg.observe.readouts import accepts
 from bayes_mfg.paths import PathContext, as_path
 
 MU0_MODES = ("auto", "data", "latent", "shared")
@@ -112,6 +116,12 @@ class CalibrationModel:
     report_failures
         Report failed solves to the :func:`bayes_mfg.inference.recording` blocks open when
         the model is evaluated (one host callback per model evaluation, compiled in whenever True).
+    readout
+        What the data's columns observe of the equilibrium: ``None`` (every state's share,
+        the default) or a :class:`bayes_mfg.observe.Readout` (``Linear`` functionals
+        ``<w, mu_t>``, ``CoarseGrain`` histogram bins, ``Increments`` flows). Its outputs
+        must be what the observation model needs (e.g. ``Binomial`` needs probabilities);
+        the readout is recorded as the deterministic site ``readout``.
 
     Examples
     --------
@@ -130,6 +140,7 @@ class CalibrationModel:
     adjoint: AbstractAdjoint = field(default_factory=lambda: ImplicitAdjoint(on_failure="nan"))
     record_mu: bool = True
     report_failures: bool = True
+    readout: Readout | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.game, MeanFieldGame):
@@ -150,6 +161,21 @@ class CalibrationModel:
         self.game.params(**fixed)
         if not isinstance(self.observation, ObservationModel):
             raise TypeError(f"observation must be a bayes_mfg.observe.ObservationModel, got {type(self.observation).__name__}")
+        if self.readout is not None:
+            if not isinstance(self.readout, Readout):
+                raise TypeError(f"readout must be a bayes_mfg.observe.Readout or None, got {type(self.readout).__name__}")
+            self.readout.check_game(self.game.n_states)
+            reads_data = sorted(k for k, p in self.paths.items() if p.uses_mu_input)
+            if reads_data:
+                raise ValueError(f"paths {reads_data} read the observed shares (a 'mu' input), but with a readout "
+                                 "the data's columns are not the game's states")
+        values = self.readout.values if self.readout is not None else "shares"
+        if not accepts(self.observation.needs, values):
+            raise ValueError(
+                f"{type(self.observation).__name__} needs {self.observation.needs} but the "
+                f"{'readout' if self.readout is not None else 'equilibrium shares'} give {values} "
+                f"({type(self.readout).__name__ if self.readout is not None else 'no readout'})"
+            )
         if self.mu0_source not in MU0_MODES:
             raise ValueError(f"mu0_source must be one of {MU0_MODES}, got {self.mu0_source!r}")
         conc = self.mu0_concentration
@@ -181,15 +207,24 @@ class CalibrationModel:
         """Validate ``data`` against the game and observation model; return the time indices."""
         if not isinstance(data, Observations):
             raise TypeError(f"data must be bayes_mfg.Observations, got {type(data).__name__}")
-        if data.n_states != self.game.n_states:
+        if self.readout is not None:
+            if data.n_states != self.readout.n_outputs:
+                raise ValueError(f"data has {data.n_states} columns but the readout gives {self.readout.n_outputs} "
+                                 f"({list(self.readout.names)})")
+        elif data.n_states != self.game.n_states:
             raise ValueError(f"data has {data.n_states} states but the game has {self.game.n_states}")
+        if data.mu0 is not None and data.mu0.shape[1] != self.game.n_states:
+            raise ValueError(f"data.mu0 has {data.mu0.shape[1]} states but the game has {self.game.n_states}")
         if data.kind != self.observation.kind:
             raise ValueError(
                 f"data.kind is {data.kind!r} but {type(self.observation).__name__} models {self.observation.kind!r}"
             )
         if self.mu0_source == "data" and data.mu0 is None:
             raise ValueError("mu0_source='data' needs data.mu0 (the initial distribution of every trajectory)")
-        return time_indices(data.times, np.asarray(self.game.time_grid))
+        idx = time_indices(data.times, np.asarray(self.game.time_grid))
+        if self.readout is not None:
+            self.readout.check_times(idx)
+        return idx
 
     def uses_latent_mu0(self, data: Observations) -> bool:
         return self.mu0_source == "latent" or (self.mu0_source == "auto" and data.mu0 is None)
@@ -205,21 +240,30 @@ class CalibrationModel:
         dims.update(
             mu0=("state",) if self.mu0_source == "shared" else ("trajectory", "state"),
             mu=("trajectory", "time", "state"),
-            obs=("trajectory", "time", "state"),
+            obs=("trajectory", "time", self.observed_dim),
             solver_converged=("trajectory",),
             solver_iterations=("trajectory",),
             solver_residual=("trajectory",),
         )
+        if self.readout is not None:
+            dims["readout"] = ("trajectory", "time", self.readout.dim)
         return dims
+
+    @property
+    def observed_dim(self) -> str:
+        """Name of the data's column dimension: ``"state"``, or the readout's dimension."""
+        return "state" if self.readout is None else self.readout.dim
 
     def declared_site_roles(self) -> dict[str, str]:
         """Roles of the sites the model itself creates, whatever its paths and data:
         ``"path"`` (``f"{name}_path"``), ``"solver"`` (diagnostics), ``"equilibrium"``
-        (``mu``), ``"observation"`` (``obs``) and ``"factor"`` (``equilibrium_failure``).
+        (``mu`` and ``readout``), ``"observation"`` (``obs``) and ``"factor"`` (``equilibrium_failure``).
         The other sites' roles come from a trace (:func:`bayes_mfg.inference.site_roles`)."""
         roles = {f"{name}_path": "path" for name in self.paths}
         roles.update({k: "solver" for k in SOLVER_SITES})
         roles.update(mu="equilibrium", obs="observation", equilibrium_failure="factor")
+        if self.readout is not None:
+            roles["readout"] = "equilibrium"
         return roles
 
     # ------------------------------------------------------------------ the model
@@ -362,6 +406,10 @@ class CalibrationModel:
         mu_obs = mu[:, idx, :]
         if self.record_mu:
             numpyro.deterministic("mu", mu_obs)
+        if self.readout is not None:
+            mu_obs = self.readout(mu, idx)
+            if self.record_mu:
+                numpyro.deterministic("readout", mu_obs)
         if observe:
             if batch is not None:
                 with batch, numpyro.plate("time_batch", mu_obs.shape[1], dim=-1):

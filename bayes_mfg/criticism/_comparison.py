@@ -273,7 +273,8 @@ def _fold_data(data: Observations, unit: str, members: np.ndarray, keep_rows: np
         rows = np.argwhere(keep_rows)[members]
         vals[rows[:, 0], rows[:, 1]] = np.nan
     return Observations.from_arrays(vals, data.times, kind=data.kind, mu0=data.mu0, state_names=data.state_names,
-                                    trajectory_names=data.trajectory_names)
+                                    trajectory_names=data.trajectory_names,
+                                    n_states=None if data.mu0 is None else data.mu0.shape[1])
 
 
 def _kfold(result: Fit, unit: str, k: int, name: str, seed: int, pareto_k: np.ndarray, good: float) -> ModelLOO:

@@ -74,7 +74,9 @@ def posterior_predictive(
         ``obs``: the same shape, new observations (counts for count data);
         ``solver_converged``: ``(S, n_traj)``; and for every calibrated parameter
         ``name``, ``f"{name}_path"``: ``(S, n_traj, N, ...)`` its path on the game's time
-        grid for these trajectories (a neural ``(t, mu)`` path evaluated on their flows).
+        grid for these trajectories (a neural ``(t, mu)`` path evaluated on their flows);
+        for a model with a readout also ``readout``: ``(S, n_traj, n_times, k)`` the readout
+        of the equilibrium (what ``obs`` is noise around).
 
     Examples
     --------
@@ -95,7 +97,7 @@ def posterior_predictive(
     if not model.record_mu:
         model = dataclasses.replace(model, record_mu=True)
     fn = numpyro.handlers.substitute(model, data=params) if params else model
-    sites = ["mu", "obs", "solver_converged", *_path_sites(model)]
+    sites = ["mu", "obs", "solver_converged", *_path_sites(model)] + (["readout"] if model.readout is not None else [])
     if draws:
         pred = Predictive(fn, posterior_samples={k: jnp.asarray(v) for k, v in draws.items()},
                           return_sites=sites, batch_ndims=1)
@@ -114,7 +116,9 @@ def heldout_error(fit: Any, data: Observations, *, num_samples: int | None = 500
     ``n_entries`` the number of observed entries. For count data also ``count_rmse``:
     the root mean squared error of the posterior predictive mean count ``E[y | fit]``
     against the observed counts (on the counts' own scale, so it also scores the
-    predicted volume, which renormalised shares ignore).
+    predicted volume, which renormalised shares ignore). For a model whose readout is no
+    composition (linear functionals, flows) ``mse`` is that of the posterior predictive
+    mean ``E[y | fit]`` against the observed values, on the data's scale.
 
     Parameters
     ----------
@@ -135,7 +139,13 @@ def heldout_error(fit: Any, data: Observations, *, num_samples: int | None = 500
     >>> bm.heldout_error(fit, test_data)["rmse"]  # doctest: +SKIP
     """
     pred = posterior_predictive(fit, data, num_samples=num_samples, seed=seed)
-    mu = pred["mu"].mean(axis=0)
+    readout = check_fit(fit).model.readout
+    if readout is not None and readout.values != "shares":
+        # columns that are no composition (functionals, flows): the error of the predictive mean
+        err = (pred["obs"].mean(axis=0) - data.values)[data.mask]
+        mse = float(np.mean(err**2))
+        return {"mse": mse, "rmse": float(np.sqrt(mse)), "n_entries": int(data.mask.sum())}
+    mu = pred["readout" if readout is not None else "mu"].mean(axis=0)
     obs = data.shares()
     mask = data.mask & np.isfinite(obs)
     # renormalise the prediction over the observed states of each row, like the data
@@ -229,7 +239,8 @@ class PredictiveCheck:
     lower, upper
         Predictive interval bounds, same shape.
     mu_draws
-        ``(S, n_traj, n_times, d)`` equilibrium shares.
+        ``(S, n_traj, n_times, d)`` equilibrium shares (for a model with a readout: the
+        readout of the equilibrium, one column per data column).
     times, state_names, trajectory_names
         Coordinates.
 
@@ -328,8 +339,9 @@ def predictive_check(
         rows[name] = (float(inside[..., x][m].mean()) if m.any() else np.nan, int(m.sum()))
     rows["all"] = (float(inside[data.mask].mean()), int(data.mask.sum()))
     cov = pd.DataFrame.from_dict(rows, orient="index", columns=["coverage", "n_entries"])
-    cov.index.name = "state"
-    return PredictiveCheck(cov, prob, observed, lo, hi, pred["mu"], np.asarray(data.times), data.state_names,
+    cov.index.name = fit.model.observed_dim
+    signal = pred["readout"] if "readout" in pred else pred["mu"]
+    return PredictiveCheck(cov, prob, observed, lo, hi, signal, np.asarray(data.times), data.state_names,
                            data.trajectory_names)
 
 

@@ -102,12 +102,13 @@ def _tree_ppc(tree: xr.DataTree, prob: float = 0.9) -> pd.DataFrame:
     q = (1 - prob) / 2
     lo, hi = np.quantile(pred, [q, 1 - q], axis=0)
     inside = (obs >= lo) & (obs <= hi)
-    states = [str(s) for s in tree["observed_data"]["state"].values]
+    column = tree["observed_data"]["obs"].dims[-1]  # "state", or a readout's outputs
+    states = [str(s) for s in tree["observed_data"]["obs"][column].values]
     rows = {s: (float(inside[..., x][mask[..., x]].mean()) if mask[..., x].any() else np.nan, int(mask[..., x].sum()))
             for x, s in enumerate(states)}
     rows["all"] = (float(inside[mask].mean()), int(mask.sum()))
     df = pd.DataFrame.from_dict(rows, orient="index", columns=["coverage", "n_entries"])
-    df.index.name = "state"
+    df.index.name = column
     return df
 
 

@@ -13,7 +13,7 @@ from bayes_mfg.data._csv import read_long_csv, write_long_csv
 
 __all__ = ["KINDS", "SIMPLEX_ATOL", "Observations", "time_indices"]
 
-KINDS = ("fractions", "counts")
+KINDS = ("fractions", "counts", "values")
 
 #: Tolerance on "fractions sum to 1" for fully observed rows (and <= 1 for partial rows).
 SIMPLEX_ATOL = 1e-6
@@ -30,13 +30,16 @@ class Observations:
     ----------
     values
         ``(n_trajectories, n_times, n_states)`` float array: population shares
-        (``kind="fractions"``) or counts (``kind="counts"``); 0 where not observed.
+        (``kind="fractions"``), counts (``kind="counts"``) or real numbers
+        (``kind="values"``); 0 where not observed. The columns are the game's states, or
+        the outputs of a readout (:mod:`bayes_mfg.observe.readouts`: linear functionals,
+        histogram bins, flows) when the model has one.
     times
         ``(n_times,)`` strictly increasing observation times (>= 0).
     mask
         ``(n_trajectories, n_times, n_states)`` bool: True where the entry was observed.
     kind
-        ``"fractions"`` or ``"counts"``.
+        ``"fractions"``, ``"counts"`` or ``"values"``.
     mu0
         ``(n_trajectories, n_states)`` initial distributions, or ``None`` (latent).
     state_names, trajectory_names
@@ -71,6 +74,7 @@ class Observations:
         mu0: Any = None,
         state_names: Sequence[str] | None = None,
         trajectory_names: Sequence[str] | None = None,
+        n_states: int | None = None,
     ) -> "Observations":
         """Validate and build an :class:`Observations`.
 
@@ -86,12 +90,18 @@ class Observations:
             the NaN pattern of ``values``.
         kind
             ``"fractions"`` (shares; fully observed rows must sum to 1 within 1e-6,
-            partially observed rows to at most 1) or ``"counts"`` (non-negative integers).
+            partially observed rows to at most 1), ``"counts"`` (non-negative integers) or
+            ``"values"`` (any finite real numbers: observables such as a mean position,
+            modelled by :class:`~bayes_mfg.observe.Normal` through a readout).
         mu0
             Optional ``(n_trajectories, n_states)`` initial distributions (each on the
             simplex); ``None`` leaves them latent.
         state_names, trajectory_names
             Optional labels (default ``s0..``, ``0..``).
+        n_states
+            Number of states of the game, the length of each ``mu0`` row; default: the
+            number of columns of ``values``. Needed only when the columns are a readout's
+            outputs (functionals, bins, flows) rather than the states.
 
         Raises
         ------
@@ -111,8 +121,10 @@ class Observations:
                 f"values must have shape (n_trajectories, n_times, n_states) or (n_times, n_states), got {np.shape(values)}"
             )
         n_traj, n_times, d = vals.shape
-        if n_traj < 1 or n_times < 1 or d < 2:
-            raise ValueError(f"values needs >= 1 trajectory, >= 1 time and >= 2 states, got shape {vals.shape}")
+        min_d = 2 if kind == "fractions" else 1
+        if n_traj < 1 or n_times < 1 or d < min_d:
+            raise ValueError(f"values needs >= 1 trajectory, >= 1 time and >= {min_d} "
+                             f"{'states' if min_d == 2 else 'column'}, got shape {vals.shape}")
 
         t = np.array(times, dtype=np.float64).reshape(-1) if np.ndim(times) <= 1 else None
         if t is None or t.shape != (n_times,):
@@ -137,7 +149,7 @@ class Observations:
         obs_vals = vals[observed]
         if not np.all(np.isfinite(obs_vals)):
             raise ValueError("values contains inf at an observed entry")
-        if np.any(obs_vals < 0):
+        if kind != "values" and np.any(obs_vals < 0):
             raise ValueError(f"values must be non-negative, min observed entry is {obs_vals.min():.6g}")
         vals = np.where(observed, vals, 0.0)
         if kind == "fractions":
@@ -154,7 +166,7 @@ class Observations:
                 )
             if np.any(row_sum > 1 + SIMPLEX_ATOL):
                 raise ValueError("values: partially observed fractions sum to more than 1")
-        else:
+        elif kind == "counts":
             if np.any(np.abs(obs_vals - np.round(obs_vals)) > 1e-9):
                 raise ValueError("values are counts but contain non-integer entries")
 
@@ -163,8 +175,11 @@ class Observations:
             m0 = np.array(mu0, dtype=np.float64)
             if m0.ndim == 1 and n_traj == 1:
                 m0 = m0[None]
-            if m0.shape != (n_traj, d):
-                raise ValueError(f"mu0 must have shape ({n_traj}, {d}) (one distribution per trajectory), got {np.shape(mu0)}")
+            d0 = d if n_states is None else n_states
+            if isinstance(d0, bool) or not isinstance(d0, (int, np.integer)) or d0 < 2:
+                raise ValueError(f"n_states must be an int >= 2 (the game's number of states), got {n_states!r}")
+            if m0.shape != (n_traj, d0):
+                raise ValueError(f"mu0 must have shape ({n_traj}, {d0}) (one distribution per trajectory), got {np.shape(mu0)}")
             if not np.all(np.isfinite(m0)) or np.any(m0 < 0):
                 raise ValueError("mu0 must be finite and non-negative")
             if np.any(np.abs(m0.sum(-1) - 1.0) > 1e-8):
@@ -238,7 +253,15 @@ class Observations:
 
     def shares(self) -> np.ndarray:
         """Observed shares renormalised over the observed states of each row (NaN where a
-        row has no observed state). For counts: counts / their row total."""
+        row has no observed state). For counts: counts / their row total.
+
+        Raises
+        ------
+        ValueError
+            For ``kind="values"`` (real-valued observables are no shares).
+        """
+        if self.kind == "values":
+            raise ValueError("data of kind 'values' (real-valued observables) have no shares")
         total = np.where(self.mask, self.values, 0.0).sum(-1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             out = np.where(self.mask, self.values / total, np.nan)
@@ -253,6 +276,7 @@ class Observations:
             self.times,
             kind=self.kind,
             mu0=None if self.mu0 is None else self.mu0[idx],
+            n_states=None if self.mu0 is None else self.mu0.shape[1],
             state_names=self.state_names,
             trajectory_names=[self.trajectory_names[i] for i in idx],
         )

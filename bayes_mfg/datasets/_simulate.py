@@ -14,7 +14,8 @@ from bayes_mfg.data import Observations, time_indices
 from bayes_mfg.engine import default_solver, equilibrium, transition_matrix
 from bayes_mfg.games.base import Game, MeanFieldGame
 from bayes_mfg.games.dependent import MeanFieldDependent
-from bayes_mfg.observe import ObservationModel
+from bayes_mfg.observe import ObservationModel, Readout
+from bayes_mfg.observe.readouts import accepts
 
 
 class Simulation(NamedTuple):
@@ -58,6 +59,7 @@ def simulate(
     mu0_concentration: float = 1.0,
     n_agents: int | None = None,
     total_count: Any = None,
+    readout: Readout | None = None,
     seed: int = 0,
 ) -> Simulation:
     """Simulate population trajectories of a game's equilibrium, with noise.
@@ -88,6 +90,10 @@ def simulate(
     total_count
         Counts per (trajectory, time) for count observation models that need it
         (``Multinomial``); default ``n_agents`` or 1000.
+    readout
+        What the data's columns observe (a :class:`bayes_mfg.observe.Readout`: linear
+        functionals, histogram bins, flows), applied to the shares (or to the agents'
+        empirical shares) before the noise; ``None``: every state's share.
     mu0_concentration
         Concentration of the Dirichlet draws of ``mu0`` when it is not given.
     seed
@@ -120,10 +126,21 @@ def simulate(
                              f"for {type(game).__name__} leave it None")
     if observation is not None and not isinstance(observation, ObservationModel):
         raise TypeError(f"observation must be an ObservationModel or None, got {type(observation).__name__}")
+    if readout is not None:
+        if not isinstance(readout, Readout):
+            raise TypeError(f"readout must be a bayes_mfg.observe.Readout or None, got {type(readout).__name__}")
+        readout.check_game(game.n_states)
+        if observation is None and readout.values != "shares":
+            raise ValueError(f"readout gives {readout.values}, not shares: pass an observation model "
+                             "(e.g. Normal, Binomial, Poisson) to simulate its data")
+    if observation is not None and not accepts(observation.needs, readout.values if readout else "shares"):
+        raise ValueError(f"{type(observation).__name__} needs {observation.needs} but the readout gives {readout.values}")
     d = game.n_states
     grid = np.asarray(game.time_grid)
     t_obs = grid if times is None else np.asarray(times, dtype=np.float64)
     idx = time_indices(t_obs, grid)
+    if readout is not None:
+        readout.check_times(idx)
 
     functions = {k: v for k, v in truth.items() if callable(v)}
     constants = {k: v for k, v in truth.items() if not callable(v)}
@@ -161,7 +178,7 @@ def simulate(
         )
         shares = np.asarray(counts) / n_agents
 
-    at_obs = jnp.asarray(shares[:, idx, :])
+    at_obs = jnp.asarray(shares[:, idx, :]) if readout is None else readout(jnp.asarray(shares), idx)
     if observation is None:
         values, kind = np.asarray(at_obs), "fractions"
     else:
@@ -171,7 +188,8 @@ def simulate(
             values = np.asarray(observation("obs", at_obs, None, total_count=total))
         kind = observation.kind
     data = Observations.from_arrays(
-        values, t_obs, kind=kind, mu0=m0, state_names=game.state_names
+        values, t_obs, kind=kind, mu0=m0, state_names=game.state_names if readout is None else readout.names,
+        n_states=d,
     )
     return Simulation(data, mu, paths, sim_game)
 

@@ -98,6 +98,9 @@ def build_datatree(
         "state": list(data.state_names),
         "time_step": np.asarray(model.game.time_grid),
     }
+    if model.readout is not None:  # the data's columns are the readout's outputs, not the states
+        coords["state"] = list(model.game.state_names)
+        coords[model.observed_dim] = list(data.state_names)
     tree = from_dict(
         {
             "posterior": posterior,
@@ -112,7 +115,7 @@ def build_datatree(
     )
     tree.attrs.update({k: str(v) for k, v in attrs.items()})
     tree.attrs[SITE_ROLES_ATTR] = json.dumps({k: str(v) for k, v in roles.items()}, sort_keys=True)
-    tree["observed_data"]["mask"] = xr.DataArray(np.asarray(data.mask), dims=("trajectory", "time", "state"))
+    tree["observed_data"]["mask"] = xr.DataArray(np.asarray(data.mask), dims=("trajectory", "time", model.observed_dim))
     for name, ds in (extra_groups or {}).items():
         tree[name] = xr.DataTree(ds)
     return tree

@@ -37,8 +37,20 @@ with non-negative support, the prior): a learned parameter ``p`` of the site ``n
 sample site ``f"{name}_{p}"``. The numerical floors (``alpha_floor``, ``rate_floor``,
 ``mu_floor``) are always known.
 
+Readouts
+--------
+The data's columns need not be the states: a :class:`Readout` maps the equilibrium flow to
+what is observed (:class:`Linear` functionals ``<w, mu_t>``, :class:`CoarseGrain`
+histogram bins, :class:`Increments` flows over the observation intervals) and the model
+observes that (``CalibrationModel(..., readout=...)``). :class:`Binomial` (counts out of a
+known number of trials) and :class:`Normal` (real values, ``kind="values"``) model
+independent entries such as one functional; each model states what it ``needs`` (shares,
+probabilities, non-negative or real values) and a model pairing it with a readout giving
+something else is refused.
+
 The distributions behind the sites (:class:`MaskedDirichlet`, :class:`MaskedMultinomial`,
-:class:`MaskedPoisson`, :class:`MaskedNegativeBinomial`, :class:`MaskedLogisticNormal`)
+:class:`MaskedPoisson`, :class:`MaskedNegativeBinomial`, :class:`MaskedLogisticNormal`,
+:class:`MaskedBinomial`, :class:`MaskedNormal`)
 take a ``state_mask`` and can be used on their own; their ``sample`` ignores the mask and
 draws the full vector.
 """
@@ -47,13 +59,16 @@ from __future__ import annotations
 
 from bayes_mfg.observe._base import ObservationModel
 from bayes_mfg.observe.distributions import (
+    MaskedBinomial,
     MaskedDirichlet,
     MaskedLogisticNormal,
     MaskedMultinomial,
     MaskedNegativeBinomial,
+    MaskedNormal,
     MaskedPoisson,
 )
-from bayes_mfg.observe.models import Dirichlet, LogisticNormal, Multinomial, NegativeBinomial, Poisson
+from bayes_mfg.observe.models import Binomial, Dirichlet, LogisticNormal, Multinomial, NegativeBinomial, Normal, Poisson
+from bayes_mfg.observe.readouts import CoarseGrain, Increments, Linear, Readout
 
 __all__ = [
     "ObservationModel",
@@ -62,6 +77,14 @@ __all__ = [
     "Poisson",
     "NegativeBinomial",
     "LogisticNormal",
+    "Binomial",
+    "Normal",
+    "Readout",
+    "Linear",
+    "CoarseGrain",
+    "Increments",
+    "MaskedBinomial",
+    "MaskedNormal",
     "MaskedDirichlet",
     "MaskedMultinomial",
     "MaskedPoisson",

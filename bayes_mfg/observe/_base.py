@@ -23,7 +23,8 @@ Array = jax.Array
 #: Which observation models accept which data kind (used in error messages).
 MODELS_FOR_KIND = {
     "fractions": "Dirichlet or LogisticNormal",
-    "counts": "Multinomial, Poisson or NegativeBinomial",
+    "counts": "Multinomial, Binomial, Poisson or NegativeBinomial",
+    "values": "Normal",
 }
 
 
@@ -86,8 +87,10 @@ class ObservationModel(abc.ABC):
     """Base class of the observation models (noise models from equilibrium shares to data).
 
     Subclasses are frozen dataclasses that set ``kind`` (the data kind they accept),
-    ``param_fields`` (the fields that may be known floats or priors) and implement
-    :meth:`_make`.
+    ``param_fields`` (the fields that may be known floats or priors), ``needs`` (what the
+    predicted quantities must be: ``"shares"``, rows on the simplex, for the compositional
+    models; ``"probabilities"``, ``"nonnegative"`` or ``"real"`` for the models of
+    independent entries, see :mod:`bayes_mfg.observe.readouts`) and implement :meth:`_make`.
 
     Calling a model declares the NumPyro sites of one observation (see :meth:`__call__`);
     :meth:`distribution` builds the distribution of the data site without declaring any
@@ -104,6 +107,12 @@ class ObservationModel(abc.ABC):
 
     kind: ClassVar[str]
     param_fields: ClassVar[tuple[str, ...]] = ()
+    needs: ClassVar[str] = "shares"
+
+    @property
+    def min_columns(self) -> int:
+        """Fewest columns a row may have: 2 for shares (a composition), else 1."""
+        return 2 if self.needs == "shares" else 1
 
     # ----------------------------------------------------------------- parameters
     @property
@@ -162,11 +171,11 @@ class ObservationModel(abc.ABC):
             else:
                 params[f] = float_array(getattr(self, f))
         mu = float_array(mu)
-        if mu.ndim < 1 or mu.shape[-1] < 2:
-            raise ValueError(f"mu must have shape (..., d) with d >= 2 states, got {mu.shape}")
+        if mu.ndim < 1 or mu.shape[-1] < self.min_columns:
+            raise ValueError(f"mu must have shape (..., d) with d >= {self.min_columns} columns, got {mu.shape}")
         if total_count is not None:
             total_count = check_total_count("total_count", total_count)
-        return self._make(nonneg(mu), state_mask, total_count, params)
+        return self._make(mu if self.needs == "real" else nonneg(mu), state_mask, total_count, params)
 
     @abc.abstractmethod
     def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
@@ -214,8 +223,9 @@ class ObservationModel(abc.ABC):
         if not isinstance(name, str) or not name:
             raise TypeError(f"name must be a non-empty str (the site name), got {name!r}")
         mu = float_array(mu)
-        if mu.ndim != 3 or mu.shape[-1] < 2:
-            raise ValueError(f"mu must have shape (n_traj, n_times, d) with d >= 2 states, got {mu.shape}")
+        if mu.ndim != 3 or mu.shape[-1] < self.min_columns:
+            raise ValueError(f"mu must have shape (n_traj, n_times, d) with d >= {self.min_columns} columns, "
+                             f"got {mu.shape}")
         if data is not None:
             if not isinstance(data, Observations):
                 raise TypeError(f"data must be an Observations or None, got {type(data).__name__}")

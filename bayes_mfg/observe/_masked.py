@@ -36,6 +36,8 @@ class MaskedVector(dist.Distribution):
     pytree_data_fields = ("state_mask",)
     #: element-wise check of an observed entry (used by :meth:`_validate_sample`).
     _entries_are_counts: ClassVar[bool] = False
+    #: entries may be any real number (nothing to check).
+    _entries_are_real: ClassVar[bool] = False
 
     def _set_mask(self, state_mask: Any) -> None:
         if state_mask is None:
@@ -60,6 +62,8 @@ class MaskedVector(dist.Distribution):
     def _validate_sample(self, value: Any) -> Array:
         # Only observed entries are data: check them, not the support of the full vector.
         value = jnp.asarray(value)
+        if self._entries_are_real:
+            return jnp.all(jnp.isfinite(value), axis=-1)
         m = self._full_mask(self._shape_for(value))
         if self._entries_are_counts:
             ok = (value >= 0) & (jnp.floor(value) == value)

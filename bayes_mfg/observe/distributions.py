@@ -11,14 +11,15 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammaln
+from jax.scipy.special import gammaln, xlog1py, xlogy
 from numpyro.distributions import constraints
 
 from bayes_mfg.observe._arrays import float_array, log_clip, nonneg
 from bayes_mfg.observe._logistic_normal import MaskedLogisticNormal
 from bayes_mfg.observe._masked import MaskedVector, row_param_shape, vector_shapes
 
-__all__ = ["MaskedDirichlet", "MaskedLogisticNormal", "MaskedMultinomial", "MaskedNegativeBinomial", "MaskedPoisson"]
+__all__ = ["MaskedBinomial", "MaskedDirichlet", "MaskedLogisticNormal", "MaskedMultinomial", "MaskedNegativeBinomial",
+           "MaskedNormal", "MaskedPoisson"]
 
 Array = jax.Array
 
@@ -336,4 +337,134 @@ class MaskedNegativeBinomial(MaskedVector):
             - phi * jnp.log1p(r / phi)
             + c * (jnp.log(r) - jnp.log(phi + r))
         )
+        return jnp.sum(jnp.where(m, terms, 0.0), axis=-1)
+
+
+class MaskedBinomial(MaskedVector):
+    """Independent binomial counts per entry; unobserved entries are dropped::
+
+        log p = sum_{j observed} [ lgamma(n_j + 1) - lgamma(c_j + 1) - lgamma(n_j - c_j + 1)
+                                   + c_j log p_j + (n_j - c_j) log(1 - p_j) ]
+
+    with ``0 log 0 = 0`` (0 for a row with no observed entry). ``sample`` draws every entry
+    (as floats).
+
+    Parameters
+    ----------
+    probs
+        ``(..., k)`` success probabilities in [0, 1].
+    total_count
+        Numbers of trials ``n >= 0``, broadcastable to ``batch_shape + (k,)``.
+    state_mask
+        Optional bool array broadcastable to ``batch_shape + (k,)``; True = observed.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp, numpyro.distributions as dist
+    >>> from bayes_mfg.observe import MaskedBinomial
+    >>> d = MaskedBinomial(jnp.array([0.3, 0.6]), 42.0)
+    >>> full = dist.Binomial(42, jnp.array([0.3, 0.6])).log_prob(jnp.array([12.0, 25.0])).sum()
+    >>> bool(jnp.isclose(d.log_prob(jnp.array([12.0, 25.0])), full))
+    True
+    """
+
+    arg_constraints = {"probs": constraints.independent(constraints.unit_interval, 1),
+                       "total_count": constraints.nonnegative}
+    support = constraints.independent(constraints.nonnegative_integer, 1)
+    pytree_data_fields = ("probs", "total_count")
+    is_discrete = True
+    _entries_are_counts = True
+
+    def __init__(self, probs: Any, total_count: Any, state_mask: Any = None, *, validate_args: bool | None = None):
+        self.probs = float_array(probs)
+        self.total_count = float_array(total_count)
+        self._set_mask(state_mask)
+        batch, event = vector_shapes(jnp.shape(self.probs), jnp.shape(self.total_count), self._mask_shape())
+        super().__init__(batch, event, validate_args=validate_args)
+
+    @property
+    def mean(self) -> Array:
+        return jnp.broadcast_to(self.total_count * self.probs, self.batch_shape + self.event_shape)
+
+    @property
+    def variance(self) -> Array:
+        p = self.probs
+        return jnp.broadcast_to(self.total_count * p * (1 - p), self.batch_shape + self.event_shape)
+
+    def sample(self, key: Array, sample_shape: tuple[int, ...] = ()) -> Array:
+        shape = tuple(sample_shape) + self.batch_shape + self.event_shape
+        p = jnp.clip(jnp.broadcast_to(self.probs, shape), 0.0, 1.0)
+        n = jnp.broadcast_to(self.total_count, shape)
+        return jax.random.binomial(key, n, p, shape=shape).astype(p.dtype)
+
+    def log_prob(self, value: Any) -> Array:
+        value = float_array(value)
+        shape = self._shape_for(value)
+        m = self._full_mask(shape)
+        c = jnp.where(m, jnp.broadcast_to(value, shape), 0.0)
+        n = jnp.where(m, jnp.broadcast_to(self.total_count, shape), 0.0)
+        p = jnp.clip(jnp.broadcast_to(self.probs, shape), 0.0, 1.0)
+        terms = (gammaln(n + 1.0) - gammaln(c + 1.0) - gammaln(n - c + 1.0)
+                 + xlogy(c, p) + xlog1py(n - c, -p))
+        return jnp.sum(jnp.where(m, terms, 0.0), axis=-1)
+
+
+class MaskedNormal(MaskedVector):
+    """Independent normal values per entry; unobserved entries are dropped::
+
+        log p = sum_{j observed} [ -(y_j - m_j)^2 / (2 s^2) - log s - log(2 pi) / 2 ]
+
+    (0 for a row with no observed entry). ``sample`` draws every entry.
+
+    Parameters
+    ----------
+    loc
+        ``(..., k)`` means.
+    scale
+        Standard deviations ``s > 0``, broadcastable to ``batch_shape + (k,)``.
+    state_mask
+        Optional bool array broadcastable to ``batch_shape + (k,)``; True = observed.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp, numpyro.distributions as dist
+    >>> from bayes_mfg.observe import MaskedNormal
+    >>> d = MaskedNormal(jnp.array([0.5, 1.0]), 0.1, jnp.array([True, False]))
+    >>> bool(jnp.isclose(d.log_prob(jnp.array([0.45, 7.0])), dist.Normal(0.5, 0.1).log_prob(0.45)))
+    True
+    """
+
+    arg_constraints = {"loc": constraints.independent(constraints.real, 1), "scale": constraints.positive}
+    support = constraints.independent(constraints.real, 1)
+    pytree_data_fields = ("loc", "scale")
+    _entries_are_real = True
+
+    def __init__(self, loc: Any, scale: Any, state_mask: Any = None, *, validate_args: bool | None = None):
+        self.loc = float_array(loc)
+        self.scale = float_array(scale)
+        self._set_mask(state_mask)
+        batch, event = vector_shapes(jnp.shape(self.loc), jnp.shape(self.scale), self._mask_shape())
+        super().__init__(batch, event, validate_args=validate_args)
+
+    @property
+    def mean(self) -> Array:
+        return jnp.broadcast_to(self.loc, self.batch_shape + self.event_shape)
+
+    @property
+    def variance(self) -> Array:
+        return jnp.broadcast_to(self.scale**2, self.batch_shape + self.event_shape)
+
+    def sample(self, key: Array, sample_shape: tuple[int, ...] = ()) -> Array:
+        shape = tuple(sample_shape) + self.batch_shape + self.event_shape
+        eps = jax.random.normal(key, shape, dtype=self.loc.dtype)
+        return jnp.broadcast_to(self.loc, shape) + jnp.broadcast_to(self.scale, shape) * eps
+
+    def log_prob(self, value: Any) -> Array:
+        value = float_array(value)
+        shape = self._shape_for(value)
+        m = self._full_mask(shape)
+        y = jnp.where(m, jnp.broadcast_to(value, shape), 0.0)
+        loc = jnp.where(m, jnp.broadcast_to(self.loc, shape), 0.0)
+        s = jnp.where(m, jnp.broadcast_to(self.scale, shape), 1.0)
+        terms = -0.5 * ((y - loc) / s) ** 2 - jnp.log(s) - 0.5 * LOG_2PI
         return jnp.sum(jnp.where(m, terms, 0.0), axis=-1)

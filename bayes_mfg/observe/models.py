@@ -1,4 +1,4 @@
-"""The observation models: Dirichlet, Multinomial, Poisson, NegativeBinomial, LogisticNormal."""
+"""The observation models: Dirichlet, Multinomial, Poisson, NegativeBinomial, LogisticNormal, Binomial, Normal."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ import numpyro.distributions as dist
 from bayes_mfg.data import Observations
 from bayes_mfg.observe._base import ObservationModel, check_floor, check_total_count
 from bayes_mfg.observe.distributions import (
+    MaskedBinomial,
     MaskedDirichlet,
     MaskedLogisticNormal,
     MaskedMultinomial,
     MaskedNegativeBinomial,
+    MaskedNormal,
     MaskedPoisson,
 )
 
-__all__ = ["Dirichlet", "LogisticNormal", "Multinomial", "NegativeBinomial", "Poisson"]
+__all__ = ["Binomial", "Dirichlet", "LogisticNormal", "Multinomial", "NegativeBinomial", "Normal", "Poisson"]
 
 Array = jax.Array
 
@@ -165,6 +167,7 @@ class Poisson(ObservationModel):
 
     kind: ClassVar[str] = "counts"
     param_fields: ClassVar[tuple[str, ...]] = ("exposure",)
+    needs: ClassVar[str] = "nonnegative"
 
     def __post_init__(self) -> None:
         self._validate_params()
@@ -207,6 +210,7 @@ class NegativeBinomial(ObservationModel):
 
     kind: ClassVar[str] = "counts"
     param_fields: ClassVar[tuple[str, ...]] = ("exposure", "concentration")
+    needs: ClassVar[str] = "nonnegative"
 
     def __post_init__(self) -> None:
         self._validate_params()
@@ -256,3 +260,93 @@ class LogisticNormal(ObservationModel):
 
     def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
         return MaskedLogisticNormal(jnp.log(mu + self.mu_floor), params["scale"], state_mask)
+
+
+@dataclass(frozen=True)
+class Binomial(ObservationModel):
+    """Independent binomial counts: ``y[j] ~ Binomial(total_count, p[j])`` for predicted
+    probabilities ``p`` (e.g. ``p = <w, mu_t>`` the share of agents in a region, through a
+    :class:`~bayes_mfg.observe.Linear` readout).
+
+    Each entry is a count of successes among ``total_count`` independent agents (the
+    attendance of a bar of 42 regulars). Unobserved entries are dropped.
+
+    Attributes
+    ----------
+    total_count
+        Numbers of trials: an int >= 0 or an integer array broadcastable to
+        ``(n_traj, n_times, k)`` (stored as nested tuples so the model stays hashable).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np
+    >>> d = bm.observe.Binomial(total_count=42).distribution(np.array([0.25]))
+    >>> d.mean.tolist()
+    [10.5]
+    """
+
+    total_count: int | tuple = 1
+
+    kind: ClassVar[str] = "counts"
+    needs: ClassVar[str] = "probabilities"
+
+    def __post_init__(self) -> None:
+        value = self.total_count
+        if value is None:
+            raise ValueError("Binomial.total_count is required: the number of trials of every entry")
+        checked = check_total_count("Binomial.total_count", value)
+        if isinstance(checked, jax.Array):
+            raise TypeError("Binomial.total_count must be concrete (an int or an integer array), got a traced array")
+        if isinstance(checked, int):
+            stored: int | tuple = checked
+        else:
+            arr = np.asarray(checked, dtype=np.int64)
+            if arr.ndim > 3:
+                raise ValueError(f"Binomial.total_count must broadcast to (n_traj, n_times, k), got shape {arr.shape}")
+            stored = int(arr) if arr.ndim == 0 else arr.tolist()
+            stored = stored if isinstance(stored, int) else _nested_tuple(stored)
+        object.__setattr__(self, "total_count", stored)
+
+    def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
+        n = np.asarray(self.total_count, dtype=np.float64)
+        try:
+            np.broadcast_shapes(n.shape, mu.shape)
+        except ValueError:
+            raise ValueError(f"Binomial.total_count must broadcast to {mu.shape}, got shape {n.shape}") from None
+        return MaskedBinomial(mu, jnp.asarray(n, dtype=mu.dtype), state_mask)
+
+
+def _nested_tuple(x: Any) -> Any:
+    return tuple(_nested_tuple(v) for v in x) if isinstance(x, list) else x
+
+
+@dataclass(frozen=True)
+class Normal(ObservationModel):
+    """Independent normal noise on real-valued observables: ``y[j] ~ Normal(m[j], scale)``
+    for predicted values ``m`` (e.g. a mean position ``<x, mu_t>`` through a
+    :class:`~bayes_mfg.observe.Linear` readout). Data of ``kind="values"``.
+
+    Attributes
+    ----------
+    scale
+        Standard deviation: a known float > 0 or a prior (site ``f"{name}_scale"``).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np
+    >>> d = bm.observe.Normal(scale=0.1).distribution(np.array([0.5, -1.0]))
+    >>> d.mean.tolist(), d.event_shape
+    ([0.5, -1.0], (2,))
+    """
+
+    scale: float | dist.Distribution = 0.1
+
+    kind: ClassVar[str] = "values"
+    param_fields: ClassVar[tuple[str, ...]] = ("scale",)
+    needs: ClassVar[str] = "real"
+
+    def __post_init__(self) -> None:
+        self._validate_params()
+
+    def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
+        return MaskedNormal(mu, params["scale"][..., None], state_mask)

@@ -76,7 +76,7 @@ MALFORMED = {
     "times nan": (_obs(times=(0.0, np.nan)), ValueError, "times must be finite and >= 0"),
     "times negative": (_obs(times=(-0.1, 0.0)), ValueError, "times must be finite and >= 0"),
     "counts not integer": (_obs(values=GOOD * 10 + 0.5, kind="counts"), ValueError, "counts but contain non-integer"),
-    "unknown kind": (_obs(kind="shares"), ValueError, r"kind must be one of \('fractions', 'counts'\), got 'shares'"),
+    "unknown kind": (_obs(kind="shares"), ValueError, r"kind must be one of \('fractions', 'counts', 'values'\), got 'shares'"),
     "mu0 shape": (_obs(mu0=[[0.5, 0.5]]), ValueError, r"mu0 must have shape \(1, 3\)"),
     "mu0 off simplex": (_obs(mu0=[[0.5, 0.5, 0.5]]), ValueError, "mu0 rows must sum to 1"),
     "state names count": (_obs(state_names=["a", "b"]), ValueError, "state_names must be 3 distinct labels"),

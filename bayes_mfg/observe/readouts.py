@@ -1,0 +1,330 @@
+"""Readouts: what the data observe of the equilibrium flow ``mu``.
+
+By default a data column is a state: row ``t`` of the data is noise around ``mu_t`` (the
+shares of every state). A *readout* ``R`` maps the equilibrium flow on the game's time grid,
+``mu`` of shape ``(..., N, d)``, to the quantities the data observe at the observation times,
+``(..., n_obs, k)``; the observation model then adds the noise around ``R(mu)``:
+
+* :class:`Linear`: ``k`` linear functionals ``<w_j, mu_t> = sum_x w_j(x) mu_t(x)`` (the
+  attendance of a bar, the share within 1 km of a venue, a mean position);
+* :class:`CoarseGrain`: the shares of ``k`` bins of states (a histogram: bin counts of
+  agent samples are ``Multinomial(n, R(mu)_t)``, a likelihood that does not depend on
+  which agent is which);
+* :class:`Increments`: the change of linear functionals over each observation interval,
+  ``<w_j, mu_{t_k}> - <w_j, mu_{t_{k-1}}>`` with ``t_{-1} = 0`` (flows: new arrivals, new
+  infections when the susceptibles only decrease).
+
+All three are linear in ``mu``, so the implicit gradient of the equilibrium carries through
+them unchanged. Every readout says what its outputs are (:attr:`Readout.values`): rows on
+the simplex (``"shares"``), entries in [0, 1] (``"probabilities"``), entries >= 0
+(``"nonnegative"``) or any real number (``"real"``). An observation model states what it
+needs (``ObservationModel.needs``) and a model pairing them is checked when it is built.
+
+Examples
+--------
+The share of a 5-cell grid's right half and a histogram of 2 bins:
+
+>>> import bayes_mfg as bm, numpy as np
+>>> mu = np.array([[0.2, 0.2, 0.2, 0.2, 0.2], [0.0, 0.1, 0.2, 0.3, 0.4]])  # (N = 2, d = 5)
+>>> right = bm.observe.Linear([[0, 0, 0, 1, 1]], names=("right",))
+>>> print(np.asarray(right(mu, np.array([0, 1]))).ravel())
+[0.4 0.7]
+>>> bins = bm.observe.CoarseGrain([0, 0, 1, 1, 1])
+>>> bins(mu, np.array([1])).round(3).tolist(), bins.values
+([[0.1, 0.9]], 'shares')
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["VALUE_KINDS", "CoarseGrain", "Increments", "Linear", "Readout", "accepts"]
+
+Array = jax.Array
+
+#: What a readout's outputs are, from the narrowest to the widest.
+VALUE_KINDS = ("shares", "probabilities", "nonnegative", "real")
+
+
+def accepts(needs: str, values: str) -> bool:
+    """Whether a model needing ``needs`` accepts outputs of kind ``values`` (narrower is fine)."""
+    return VALUE_KINDS.index(values) <= VALUE_KINDS.index(needs)
+
+
+def _names(names: Sequence[str] | None, k: int, prefix: str) -> tuple[str, ...]:
+    if names is None:
+        return tuple(f"{prefix}{j}" for j in range(k))
+    if isinstance(names, str) or not all(isinstance(s, str) for s in names):
+        raise TypeError(f"names must be a sequence of str (one label per output), got {names!r}")
+    out = tuple(names)
+    if len(out) != k or len(set(out)) != k:
+        raise ValueError(f"names must be {k} distinct labels (one per output), got {names!r}")
+    return out
+
+
+def _weights(weights: Any, where: str) -> np.ndarray:
+    try:
+        w = np.array(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where} must be a numeric array of shape (k, d), got {type(weights).__name__}") from None
+    if w.ndim == 1:
+        w = w[None]
+    if w.ndim != 2 or w.shape[0] < 1 or w.shape[1] < 1:
+        raise ValueError(f"{where} must have shape (k, d) (k functionals of d states), got {np.shape(weights)}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{where} must be finite")
+    w.setflags(write=False)
+    return w
+
+
+def _kind_of(w: np.ndarray) -> str:
+    """Kind of the values ``mu @ w.T`` for ``mu`` on the simplex (each is a mixture of the row's entries)."""
+    if np.all((w >= 0) & (w <= 1)):
+        return "probabilities"
+    return "nonnegative" if np.all(w >= 0) else "real"
+
+
+class Readout(abc.ABC):
+    """Base class of the readouts (see the module docstring).
+
+    A readout is called as ``readout(mu, idx)`` with ``mu`` the flow on the game's grid
+    ``(..., N, d)`` and ``idx`` the ``(n_obs,)`` grid indices of the observation times; it
+    returns ``(..., n_obs, k)``. Subclasses set :attr:`n_states`, :attr:`names` and
+    :attr:`values` and implement :meth:`__call__`.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> r = bm.observe.Linear([[1.0, 0.0, 0.0]])
+    >>> r.n_states, r.n_outputs, r.names, r.values
+    (3, 1, ('f0',), 'probabilities')
+    """
+
+    #: Dimension name of the outputs in ArviZ output (the data's columns).
+    dim: ClassVar[str] = "observable"
+
+    @property
+    @abc.abstractmethod
+    def n_states(self) -> int:
+        """Number of states ``d`` of the game it reads."""
+
+    @property
+    @abc.abstractmethod
+    def names(self) -> tuple[str, ...]:
+        """Labels of the ``k`` outputs (the data's column names by default)."""
+
+    @property
+    @abc.abstractmethod
+    def values(self) -> str:
+        """What the outputs are: one of :data:`VALUE_KINDS`."""
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.names)
+
+    @abc.abstractmethod
+    def __call__(self, mu: Any, idx: Any) -> Array:
+        """``(..., n_obs, k)``: the outputs at the observation times ``idx`` of the flow ``mu``."""
+
+    def check_times(self, idx: np.ndarray) -> None:
+        """Refuse observation times the readout cannot use (ValueError); default: any."""
+        return None
+
+    def check_game(self, n_states: int) -> None:
+        if n_states != self.n_states:
+            raise ValueError(f"readout reads {self.n_states} states but the game has {n_states}")
+
+
+class Linear(Readout):
+    """``k`` linear functionals of ``mu_t``: output ``j`` at time ``t`` is ``<w_j, mu_t>``.
+
+    Parameters
+    ----------
+    weights
+        ``(k, d)`` (or ``(d,)`` for one functional) finite weights ``w_j(x)``.
+    names
+        Labels of the outputs (default ``f0, f1, ...``).
+
+    Notes
+    -----
+    With ``mu_t`` on the simplex each output is a mixture of its weights, so it lies in
+    ``[min w_j, max w_j]``: the outputs are ``"probabilities"`` when every weight is in
+    [0, 1] (e.g. indicators of regions: Binomial counts apply), ``"nonnegative"`` when
+    every weight is >= 0 (Poisson and negative binomial apply) and ``"real"`` otherwise
+    (a mean position: Normal noise).
+
+    Examples
+    --------
+    The mean position on a grid of 4 points of [0, 1]:
+
+    >>> import bayes_mfg as bm, numpy as np
+    >>> mean = bm.observe.Linear(np.linspace(0, 1, 4), names=("mean",))
+    >>> float(mean(np.array([[0.25, 0.25, 0.25, 0.25]]), np.array([0]))[0, 0])
+    0.5
+    """
+
+    def __init__(self, weights: Any, names: Sequence[str] | None = None) -> None:
+        w = _weights(weights, "weights")
+        self.weights = w
+        self._labels = _names(names, w.shape[0], "f")
+
+    @property
+    def n_states(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self._labels
+
+    @property
+    def values(self) -> str:
+        return _kind_of(self.weights)
+
+    def __call__(self, mu: Any, idx: Any) -> Array:
+        mu = jnp.asarray(mu)
+        return jnp.take(mu, jnp.asarray(idx), axis=-2) @ jnp.asarray(self.weights, dtype=mu.dtype).T
+
+    def __repr__(self) -> str:
+        return f"Linear(k={self.n_outputs}, d={self.n_states}, names={self.names})"
+
+
+class CoarseGrain(Readout):
+    """The shares of ``k`` bins of states: output ``b`` at time ``t`` is ``sum_x A[b, x] mu_t(x)``.
+
+    Parameters
+    ----------
+    bins
+        Either ``(d,)`` integers: the bin ``0..k-1`` of every state (every bin must hold a
+        state), or a ``(k, d)`` matrix ``A >= 0`` whose columns sum to 1 (state ``x`` is
+        split over the bins, e.g. a fine grid cell straddling two histogram bins).
+    names
+        Labels of the bins (default ``b0, b1, ...``).
+
+    Notes
+    -----
+    The outputs are on the simplex, so every share model applies (Dirichlet, Multinomial,
+    LogisticNormal): a histogram of ``n`` agents sampled at time ``t`` is
+    ``Multinomial(n, A mu_t)``, whatever the agents' order.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np
+    >>> halves = bm.observe.CoarseGrain([0, 0, 1, 1], names=("left", "right"))
+    >>> halves.matrix.tolist()
+    [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]
+    """
+
+    def __init__(self, bins: Any, names: Sequence[str] | None = None) -> None:
+        arr = np.asarray(bins)
+        if arr.ndim == 1:
+            if not np.issubdtype(arr.dtype, np.integer):
+                raise TypeError(f"bins must be (d,) integers (the bin of every state) or a (k, d) matrix, "
+                                f"got a 1-D array of dtype {arr.dtype}")
+            if arr.size < 1 or arr.min() < 0:
+                raise ValueError("bins: every state needs a bin in 0..k-1 (non-negative integers)")
+            k = int(arr.max()) + 1
+            empty = sorted(set(range(k)) - set(arr.tolist()))
+            if empty:
+                raise ValueError(f"bins: bins {empty} hold no state (number the bins 0..k-1 without gaps)")
+            a = np.zeros((k, arr.size))
+            a[arr, np.arange(arr.size)] = 1.0
+        else:
+            a = _weights(bins, "bins").copy()
+            if np.any(a < 0) or not np.allclose(a.sum(0), 1.0, atol=1e-12, rtol=0):
+                raise ValueError("bins as a (k, d) matrix must be >= 0 with columns summing to 1 "
+                                 "(every state's mass goes to the bins)")
+        if a.shape[0] < 2:
+            raise ValueError(f"bins: a histogram needs at least 2 bins, got {a.shape[0]}")
+        a.setflags(write=False)
+        self.matrix = a
+        self._labels = _names(names, a.shape[0], "b")
+
+    @property
+    def n_states(self) -> int:
+        return self.matrix.shape[1]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self._labels
+
+    @property
+    def values(self) -> str:
+        return "shares"
+
+    def __call__(self, mu: Any, idx: Any) -> Array:
+        mu = jnp.asarray(mu)
+        return jnp.take(mu, jnp.asarray(idx), axis=-2) @ jnp.asarray(self.matrix, dtype=mu.dtype).T
+
+    def __repr__(self) -> str:
+        return f"CoarseGrain(k={self.n_outputs}, d={self.n_states}, names={self.names})"
+
+
+class Increments(Readout):
+    """Changes of linear functionals over the observation intervals (flows).
+
+    Output ``j`` at the ``k``-th observation time is ``<w_j, mu_{t_k}> - <w_j, mu_{t_{k-1}}>``
+    with ``t_{-1} = 0``: the mass that entered the set weighted by ``w_j`` during
+    ``(t_{k-1}, t_k]``. The first observation time must then be > 0.
+
+    Parameters
+    ----------
+    weights
+        ``(k, d)`` (or ``(d,)``) finite weights.
+    names
+        Labels of the outputs (default ``f0, f1, ...``).
+    nonnegative
+        Declare that the dynamics make every increment >= 0 (arrivals into an absorbing
+        state; ``w = -1`` on the susceptibles of an SIR game without waning), so that
+        count models apply. Round-off negatives are then clipped at 0 by the count models;
+        the declaration is the modeller's, it is not checked.
+
+    Examples
+    --------
+    Arrivals into the absorbing state 0 between observation times:
+
+    >>> import bayes_mfg as bm, numpy as np
+    >>> mu = np.array([[0.0, 1.0], [0.3, 0.7], [0.5, 0.5]])  # N = 3 grid times
+    >>> arrivals = bm.observe.Increments([1.0, 0.0], names=("arrived",), nonnegative=True)
+    >>> arrivals(mu, np.array([1, 2])).round(3).tolist()
+    [[0.3], [0.2]]
+    """
+
+    def __init__(self, weights: Any, names: Sequence[str] | None = None, *, nonnegative: bool = False) -> None:
+        if not isinstance(nonnegative, bool):
+            raise TypeError(f"nonnegative must be a bool, got {type(nonnegative).__name__}")
+        w = _weights(weights, "weights")
+        self.weights = w
+        self._labels = _names(names, w.shape[0], "f")
+        self.nonnegative = nonnegative
+
+    @property
+    def n_states(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self._labels
+
+    @property
+    def values(self) -> str:
+        return "nonnegative" if self.nonnegative else "real"
+
+    def check_times(self, idx: np.ndarray) -> None:
+        if len(idx) and int(idx[0]) == 0:
+            raise ValueError("Increments observe flows over (t_{k-1}, t_k] with t_{-1} = 0: "
+                             "the first observation time must be > 0 (drop the row at t = 0)")
+
+    def __call__(self, mu: Any, idx: Any) -> Array:
+        mu = jnp.asarray(mu)
+        idx = jnp.asarray(idx)
+        prev = jnp.concatenate([jnp.zeros((1,), dtype=idx.dtype), idx[:-1]])
+        w = jnp.asarray(self.weights, dtype=mu.dtype).T
+        return (jnp.take(mu, idx, axis=-2) - jnp.take(mu, prev, axis=-2)) @ w
+
+    def __repr__(self) -> str:
+        return f"Increments(k={self.n_outputs}, d={self.n_states}, names={self.names}, nonnegative={self.nonnegative})"
