@@ -19,6 +19,15 @@ from bayes_mfg.games.el_farol import ElFarol
 from bayes_mfg.games.grid import Grid, GridGame
 from bayes_mfg.games.grid_congestion import GridCongestion
 from bayes_mfg.games.grid_linear_quadratic import GridLinearQuadratic, gaussian_equilibrium
+from bayes_mfg.games.grid_particles import (
+    ParticleCheck,
+    Particles,
+    bin_masses,
+    grid_velocity,
+    particle_check,
+    particle_histogram,
+    simulate_particles,
+)
 from bayes_mfg.games.left_right import LeftRight
 from bayes_mfg.games.linear_quadratic import LinearQuadratic, NeighbourLinearQuadratic
 from bayes_mfg.games.meeting_time import MeetingTime
@@ -58,4 +67,11 @@ __all__ = [
     "MeetingTime",
     "ElFarol",
     "gaussian_equilibrium",
+    "simulate_particles",
+    "grid_velocity",
+    "Particles",
+    "bin_masses",
+    "particle_histogram",
+    "particle_check",
+    "ParticleCheck",
 ]
