@@ -107,8 +107,9 @@ class CalibrationModel:
         Dirichlet concentration of the latent ``mu_0``: a float > 0 (symmetric) or one
         value > 0 per state.
     solver, adjoint
-        Equilibrium solver and its differentiation (defaults: Anderson to 1e-10 in at most 300
-        iterations, damped by 0.5 for discrete-time games; implicit
+        Equilibrium solver and its differentiation (defaults: the game's default solver to
+        1e-10, i.e. Anderson in at most 300 iterations, damped by 0.5 for discrete-time games,
+        or damped Picard for games that ask for it such as the meeting-time game; implicit
         GMRES adjoint whose failure makes the gradient NaN; failures are handled by the
         model, see the module docstring).
     record_mu
@@ -188,7 +189,10 @@ class CalibrationModel:
                                  f"(one per state), got {conc!r}")
             object.__setattr__(self, "mu0_concentration", tuple(float(c) for c in arr))
         if self.solver is None:
-            object.__setattr__(self, "solver", default_solver(self.game, tol=1e-10, max_iter=300))
+            # Anderson: at most 300 iterations (a stalled solve fails fast); a game that asks for
+            # damped Picard keeps its solver's larger budget
+            budget = {"max_iter": 300} if getattr(self.game, "solver_acceleration", True) else {}
+            object.__setattr__(self, "solver", default_solver(self.game, tol=1e-10, **budget))
         check_solver(self.solver, self.game)
         if not isinstance(self.adjoint, AbstractAdjoint):
             raise TypeError(f"adjoint must be a bayes_mfg.engine.AbstractAdjoint (e.g. ImplicitAdjoint), "

@@ -152,13 +152,6 @@ class _DiscreteTime(Family):
         zero = jnp.zeros((), mu.dtype)
         return Solution(value, None, policy, zero, jnp.zeros((), bool))
 
-    def default_solver(self, game):
-        """``Anderson(damping=0.5)``: soft best responses to a crowd-aversion reward (``log mu``)
-        overshoot; undamped extrapolation stalls on crowd motion at ``tau = 0.1`` (residual
-        3e-2 after 500 iterations on an 8 x 8 grid) where ``damping=0.5`` converges in 50
-        (measured). A game may set its own damping (``DiscreteTimeGame.solver_damping``)."""
-        return Anderson(damping=game.solver_damping)
-
     def map_fn(self, game):
         return _PolicyBestResponse(game, self)
 

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import jax
 
-from bayes_mfg.engine.solvers import Anderson
+from bayes_mfg.engine.solvers import Anderson, Picard
 from bayes_mfg.games.base import MeanFieldGame, Params
 
 Array = jax.Array
@@ -109,8 +109,13 @@ class Family(abc.ABC):
         """The :class:`Solution` at a solved fixed point ``mu``."""
 
     def default_solver(self, game: Any) -> Any:
-        """The solver used when none is given (default: ``Anderson()``)."""
-        return Anderson()
+        """The solver used when none is given: ``Anderson(damping=game.solver_damping)``, or
+        ``Picard(damping=game.solver_damping, max_iter=3000)`` for a game that sets
+        ``solver_acceleration = False`` (see :class:`~bayes_mfg.games.MeanFieldGame`)."""
+        damping = getattr(game, "solver_damping", 0.0)
+        if getattr(game, "solver_acceleration", True):
+            return Anderson(damping=damping)
+        return Picard(damping=damping, max_iter=3000)
 
     def map_fn(self, game: Any) -> "BestResponse":
         """``G`` as a fixed-point function ``fn(mu, (params, mu0))`` for the solvers."""

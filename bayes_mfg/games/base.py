@@ -116,6 +116,12 @@ class MeanFieldGame(abc.ABC):
     n_times: int
 
     state_names_default: ClassVar[tuple[str, ...] | None] = None
+    #: The default solver's damping (``x <- x + (1 - damping) (G(x) - x)``); games whose best
+    #: response is very sensitive to the crowd raise it.
+    solver_damping: ClassVar[float] = 0.0
+    #: Whether the default solver extrapolates (Anderson) or only relaxes (damped Picard:
+    #: slower, but it converges where extrapolation stalls on a non-smooth map).
+    solver_acceleration: ClassVar[bool] = True
 
     @abc.abstractmethod
     def parameter_specs(self) -> dict[str, ParameterSpec]:

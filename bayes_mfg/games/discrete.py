@@ -66,8 +66,10 @@ class DiscreteTimeGame(MeanFieldGame):
     action_names_default: ClassVar[tuple[str, ...] | None] = None
     #: The number of states of a game whose state space is fixed by its definition, else None.
     fixed_states: ClassVar[int | None] = None
-    #: the damping of the default solver (``Anderson(damping=...)``); games whose best response
-    #: is very sensitive to the crowd raise it
+    #: the damping of the default solver (see :attr:`MeanFieldGame.solver_damping`): soft best
+    #: responses to a crowd-aversion reward (``log mu``) overshoot; undamped extrapolation stalls
+    #: on crowd motion at ``tau = 0.1`` (residual 3e-2 after 500 iterations on an 8 x 8 grid)
+    #: where ``damping=0.5`` converges in 50 (measured)
     solver_damping: ClassVar[float] = 0.5
 
     def __post_init__(self) -> None:

@@ -41,7 +41,8 @@ Readouts
 --------
 The data's columns need not be the states: a :class:`Readout` maps the equilibrium flow to
 what is observed (:class:`Linear` functionals ``<w, mu_t>``, :class:`CoarseGrain`
-histogram bins, :class:`Increments` flows over the observation intervals) and the model
+histogram bins, :class:`Increments` flows over the observation intervals, :class:`Hazard`
+entries into an absorbing set, with :func:`at_risk`) and the model
 observes that (``CalibrationModel(..., readout=...)``). :class:`Binomial` (counts out of a
 known number of trials) and :class:`Normal` (real values, ``kind="values"``) model
 independent entries such as one functional; each model states what it ``needs`` (shares,
@@ -68,7 +69,7 @@ from bayes_mfg.observe.distributions import (
     MaskedPoisson,
 )
 from bayes_mfg.observe.models import Binomial, Dirichlet, LogisticNormal, Multinomial, NegativeBinomial, Normal, Poisson
-from bayes_mfg.observe.readouts import CoarseGrain, Increments, Linear, Readout
+from bayes_mfg.observe.readouts import CoarseGrain, Hazard, Increments, Linear, Readout, at_risk
 
 __all__ = [
     "ObservationModel",
@@ -83,6 +84,8 @@ __all__ = [
     "Linear",
     "CoarseGrain",
     "Increments",
+    "Hazard",
+    "at_risk",
     "MaskedBinomial",
     "MaskedNormal",
     "MaskedDirichlet",

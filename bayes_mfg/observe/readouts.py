@@ -12,9 +12,12 @@ shares of every state). A *readout* ``R`` maps the equilibrium flow on the game'
   which agent is which);
 * :class:`Increments`: the change of linear functionals over each observation interval,
   ``<w_j, mu_{t_k}> - <w_j, mu_{t_{k-1}}>`` with ``t_{-1} = 0`` (flows: new arrivals, new
-  infections when the susceptibles only decrease).
+  infections when the susceptibles only decrease);
+* :class:`Hazard`: the probability that an agent still outside an absorbing set at
+  ``t_{k-1}`` enters it by ``t_k`` (arrivals of a finite group observed as counts per
+  interval: ``Binomial(at-risk count, hazard)`` factorises their multinomial exactly).
 
-All three are linear in ``mu``, so the implicit gradient of the equilibrium carries through
+The first three are linear in ``mu``, so the implicit gradient of the equilibrium carries through
 them unchanged. Every readout says what its outputs are (:attr:`Readout.values`): rows on
 the simplex (``"shares"``), entries in [0, 1] (``"probabilities"``), entries >= 0
 (``"nonnegative"``) or any real number (``"real"``). An observation model states what it
@@ -43,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["VALUE_KINDS", "CoarseGrain", "Increments", "Linear", "Readout", "accepts"]
+__all__ = ["VALUE_KINDS", "CoarseGrain", "Hazard", "Increments", "Linear", "Readout", "accepts", "at_risk"]
 
 Array = jax.Array
 
@@ -328,3 +331,113 @@ class Increments(Readout):
 
     def __repr__(self) -> str:
         return f"Increments(k={self.n_outputs}, d={self.n_states}, names={self.names}, nonnegative={self.nonnegative})"
+
+
+class Hazard(Readout):
+    """The entry hazard of an absorbing set over each observation interval.
+
+    With ``A_t = <w, mu_t>`` the mass in the set (``w`` its indicator; the set absorbing, so
+    ``A`` only grows), output ``k`` is
+
+        h_k = (A_{t_k} - A_{t_{k-1}}) / (1 - A_{t_{k-1}}),     t_{-1} = 0,
+
+    the probability that an agent still outside at ``t_{k-1}`` is inside by ``t_k``. For
+    ``n`` independent agents whose entry times follow the flow, the counts ``c_k`` entering
+    in each interval are ``Multinomial(n, (A_{t_0} - A_0, ..., 1 - A_{t_K}))``, which
+    factorises exactly into ``c_k ~ Binomial(r_k, h_k)`` with ``r_k = n - sum_{l<k} c_l``
+    the agents still outside (:func:`at_risk`). So a
+    ``Binomial(total_count=at_risk(counts, n))`` on this readout is the exact likelihood of
+    the arrival counts, one factor per (trajectory, interval), and a trajectory's sum of
+    factors is its multinomial log-likelihood (leave-one-trajectory-out is exact).
+
+    Parameters
+    ----------
+    indicator
+        ``(d,)`` weights in [0, 1] of the set (1 on its states).
+    name
+        Label of the output (default ``"entered"``).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np
+    >>> mu = np.array([[0.0, 1.0], [0.5, 0.5], [0.75, 0.25]])
+    >>> print(np.asarray(bm.observe.Hazard([1.0, 0.0])(mu, np.array([1, 2]))).ravel())
+    [0.5 0.5]
+    """
+
+    def __init__(self, indicator: Any, name: str = "entered") -> None:
+        w = _weights(indicator, "indicator")
+        if w.shape[0] != 1 or np.any((w < 0) | (w > 1)):
+            raise ValueError("indicator must be one (d,) vector of weights in [0, 1] (the set's indicator)")
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty str, got {name!r}")
+        self.weights = w
+        self._labels = (name,)
+
+    @property
+    def n_states(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self._labels
+
+    @property
+    def values(self) -> str:
+        return "probabilities"
+
+    def check_times(self, idx: np.ndarray) -> None:
+        if len(idx) and int(idx[0]) == 0:
+            raise ValueError("Hazard observes entries over (t_{k-1}, t_k] with t_{-1} = 0: "
+                             "the first observation time must be > 0 (drop the row at t = 0)")
+
+    def __call__(self, mu: Any, idx: Any) -> Array:
+        mu = jnp.asarray(mu)
+        idx = jnp.asarray(idx)
+        prev = jnp.concatenate([jnp.zeros((1,), dtype=idx.dtype), idx[:-1]])
+        w = jnp.asarray(self.weights, dtype=mu.dtype).T
+        inside, before = jnp.take(mu, idx, axis=-2) @ w, jnp.take(mu, prev, axis=-2) @ w
+        outside = jnp.maximum(1.0 - before, jnp.finfo(mu.dtype).tiny)
+        return jnp.clip((inside - before) / outside, 0.0, 1.0)
+
+    def __repr__(self) -> str:
+        return f"Hazard(d={self.n_states}, name={self.names[0]!r})"
+
+
+def at_risk(counts: Any, n_agents: Any) -> np.ndarray:
+    """Agents still outside at the start of every interval: ``r_k = n - sum_{l<k} c_l``.
+
+    Parameters
+    ----------
+    counts
+        ``(n_traj, n_times)`` or ``(n_traj, n_times, 1)`` entries per interval (NaN or
+        masked entries count as 0: mask whole trajectories, not single intervals, or the
+        later totals are wrong).
+    n_agents
+        Group size per trajectory: an int or ``(n_traj,)`` ints.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_traj, n_times, 1)`` integer-valued floats, the ``total_count`` of a
+        :class:`~bayes_mfg.observe.Binomial` on a :class:`Hazard` readout.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> bm.observe.at_risk([[3, 5, 0, 2]], 12)[0, :, 0].tolist()
+    [12.0, 9.0, 4.0, 4.0]
+    """
+    c = np.nan_to_num(np.asarray(counts, dtype=np.float64))
+    if c.ndim == 3:
+        if c.shape[-1] != 1:
+            raise ValueError(f"counts must have shape (n_traj, n_times) or (n_traj, n_times, 1), got {c.shape}")
+        c = c[..., 0]
+    if c.ndim != 2:
+        raise ValueError(f"counts must have shape (n_traj, n_times) or (n_traj, n_times, 1), got {c.shape}")
+    n = np.broadcast_to(np.asarray(n_agents, dtype=np.float64), (c.shape[0],))
+    before = np.concatenate([np.zeros((c.shape[0], 1)), np.cumsum(c, axis=1)[:, :-1]], axis=1)
+    out = n[:, None] - before
+    if np.any(out < 0) or np.any(c > out):
+        raise ValueError("counts exceed n_agents: more entries than agents")
+    return out[..., None]

@@ -238,3 +238,23 @@ def test_simulated_flow_data_fit_with_their_readout():
     assert tree["posterior"]["readout"].dims[-1] == "observable"
     beta = float(tree["posterior"]["beta"].mean())
     assert abs(beta - TRUTH["beta"]) < 0.05, beta
+
+
+def test_hazard_binomials_factorise_the_multinomial_of_arrival_counts(rng):
+    """sum_k log Binomial(c_k; r_k, h_k) = log Multinomial(c_0..c_K, never; n, (dA_k, 1 - A_K)) exactly."""
+    arrived = np.concatenate([[0.0], np.sort(rng.uniform(0, 0.9, size=N - 1))])  # A_t on the grid, A_0 = 0
+    flow = np.stack([arrived, 1.0 - arrived], axis=-1)[None]                     # (1, N, 2)
+    idx = np.array([1, 3, 4, 6])
+    hazard = bm.observe.Hazard([1.0, 0.0], name="arrived")
+    h = np.asarray(hazard(flow, idx))
+    cells = np.diff(np.r_[0.0, arrived[idx]])
+    probs = np.r_[cells, 1.0 - arrived[idx[-1]]]
+    counts = rng.multinomial(42, probs)
+    risk = bm.observe.at_risk(counts[None, :-1], 42)
+    lp = float(MaskedBinomial(h, risk).log_prob(counts[None, :-1, None].astype(float)).sum())
+    assert lp == pytest.approx(stats.multinomial.logpmf(counts, 42, probs), abs=1e-10)
+    assert hazard.values == "probabilities"
+    with pytest.raises(ValueError, match="exceed n_agents"):
+        bm.observe.at_risk([[30, 20]], 42)
+    with pytest.raises(ValueError, match="indicator must be one"):
+        bm.observe.Hazard([[1.0, 0.0], [0.0, 1.0]])
