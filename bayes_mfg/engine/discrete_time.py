@@ -27,7 +27,6 @@ from jax.scipy.special import logsumexp, xlogy
 from bayes_mfg.engine._agents import agent_flow
 from bayes_mfg.engine._sweep import head, sweep
 from bayes_mfg.engine.family import BestResponse, Family, Solution, register_family
-from bayes_mfg.engine.solvers import Anderson
 from bayes_mfg.games.base import Array, Params
 from bayes_mfg.games.discrete import DiscreteTimeGame
 
