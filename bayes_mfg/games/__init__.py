@@ -16,7 +16,7 @@ from bayes_mfg.games.cybersecurity import Cybersecurity
 from bayes_mfg.games.dependent import MeanFieldDependent
 from bayes_mfg.games.discrete import DiscreteTimeGame
 from bayes_mfg.games.el_farol import ElFarol
-from bayes_mfg.games.grid import Grid, GridGame
+from bayes_mfg.games.grid import Grid, GridDynamics, GridGame
 from bayes_mfg.games.grid_congestion import GridCongestion
 from bayes_mfg.games.grid_linear_quadratic import GridLinearQuadratic, gaussian_equilibrium
 from bayes_mfg.games.grid_particles import (
@@ -62,6 +62,7 @@ __all__ = [
     "MeanFieldDynamics",
     "Grid",
     "GridGame",
+    "GridDynamics",
     "GridLinearQuadratic",
     "GridCongestion",
     "MeetingTime",

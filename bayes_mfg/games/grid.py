@@ -23,7 +23,11 @@ matrix is ever built, and the default implicit Euler scheme is stable for every 
 
 A game on a grid subclasses :class:`GridGame` with ``cost_specs``, ``running_cost``
 (``F``) and ``terminal_cost`` (``g``); :class:`~bayes_mfg.games.GridLinearQuadratic` is the
-reference one (a Gaussian equilibrium with a closed form).
+reference one (a Gaussian equilibrium with a closed form). Every grid game also has the
+parameter ``cost_residual`` ``r(t, x)`` (shape ``(d,)``, default 0) added to ``F``: a
+state-shared neural field on it (:class:`~bayes_mfg.paths.NeuralField`) makes the game plus a
+learned residual cost, still an equilibrium. :class:`GridDynamics` is the no-game baseline on
+the same grid: a learned drift field, no HJB.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from bayes_mfg._validation import check_positive_float
 from bayes_mfg.games.base import Array, ContinuousTimeGame, Control, ParameterSpec, Params
 from bayes_mfg.stepping import Chain, Neighbours, RateStructure, Scheme
 
-__all__ = ["Grid", "GridGame"]
+__all__ = ["Grid", "GridDynamics", "GridGame"]
 
 
 @dataclass(frozen=True)
@@ -267,6 +271,8 @@ class GridGame(ContinuousTimeGame):
     # ----------------------------------------------------------------- the model
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         return {"control_weight": ParameterSpec((), 1.0, 0.0, "kappa in the control cost kappa/2 |v|^2"),
+                "cost_residual": ParameterSpec((self.n_states,), 0.0, None,
+                                               "r(t, x): a residual running cost added to F (0: the game as written)"),
                 **self.cost_specs()}
 
     @abc.abstractmethod
@@ -282,7 +288,8 @@ class GridGame(ContinuousTimeGame):
         real = jnp.asarray(nbr != np.arange(nbr.shape[0])[:, None], dtype=u.dtype)
         speed = jnp.maximum(0.0, u[:, None] - u[nbr]) / (p["control_weight"] * h)  # v >= 0 per move
         rates = real * (self.sigma**2 / (2.0 * h**2) + speed / h)
-        cost = 0.5 * p["control_weight"] * jnp.sum(real * speed**2, axis=1) + self.running_cost(mu, p)
+        cost = (0.5 * p["control_weight"] * jnp.sum(real * speed**2, axis=1) + self.running_cost(mu, p)
+                + p["cost_residual"])
         return Control(rates, cost)
 
     def policy_control(self, u: Array, mu_policy: Array, mu_env: Array, p: Params) -> Control:
@@ -293,3 +300,55 @@ class GridGame(ContinuousTimeGame):
     def log_density(self, mu: Array, floor: float = 1e-300) -> Array:
         """``log(mu(x) / cell_volume)``: the local congestion term of crowd-averse games."""
         return jnp.log(jnp.maximum(mu, floor) / self.grid.cell_volume)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridDynamics(GridGame):
+    """The no-game baseline on a grid: a Fokker–Planck equation with a learned drift field.
+
+    The population moves by ``dX = b(t, X) dt + sigma dW`` with the drift ``b`` a parameter
+    (``"drift"``, shape ``(d,)`` in 1-D and ``(d, 2)`` in 2-D: the velocity at every grid
+    point), discretised by the same upwind chain as the games,
+    ``a[x, x +- h_k e_k] = sigma^2 / (2 h_k^2) + b_k^{+-}(x) / h_k``; there is no value
+    function and no best response, so the "equilibrium" is reached in one application of
+    the map. With a :class:`~bayes_mfg.paths.NeuralField` on ``drift`` it is a neural
+    Fokker–Planck model of the flow, the baseline a fitted game must beat.
+
+    Parameters
+    ----------
+    grid, sigma, horizon, n_times, scheme
+        As for :class:`GridGame`.
+
+    Examples
+    --------
+    A constant drift to the right on [0, 1]:
+
+    >>> import numpy as np, bayes_mfg as bm
+    >>> game = bm.games.GridDynamics(grid=bm.games.Grid.interval(21), sigma=0.1, n_times=11)
+    >>> eq = bm.equilibrium(game, {"drift": np.full(21, 0.5)}, np.ones(21) / 21)
+    >>> m0, m1 = game.grid.moments(eq.mu[0])[0], game.grid.moments(eq.mu[-1])[0]
+    >>> bool(eq.converged), bool(m1[0] > m0[0])
+    (True, True)
+    """
+
+    def parameter_specs(self) -> dict[str, ParameterSpec]:
+        shape = (self.n_states,) if self.grid.n_dim == 1 else (self.n_states, self.grid.n_dim)
+        return {"drift": ParameterSpec(shape, 0.0, None, "b(t, x): the velocity at every grid point")}
+
+    def cost_specs(self) -> dict[str, ParameterSpec]:
+        return {}
+
+    def running_cost(self, mu: Array, p: Params) -> Array:
+        return jnp.zeros_like(mu)
+
+    def terminal_cost(self, mu: Array, p: Params) -> Array:
+        return jnp.zeros_like(mu)
+
+    def control(self, u: Array, mu: Array, p: Params) -> Control:
+        nbr, h = self.grid.neighbours, jnp.asarray(self.grid.move_spacing, dtype=mu.dtype)
+        real = jnp.asarray(nbr != np.arange(nbr.shape[0])[:, None], dtype=mu.dtype)
+        b = jnp.reshape(p["drift"], (self.n_states, self.grid.n_dim))
+        # columns 2k and 2k + 1 move down and up axis k: speeds b_k^- and b_k^+
+        speed = jnp.stack([jnp.maximum(-b, 0.0), jnp.maximum(b, 0.0)], axis=-1).reshape(self.n_states, -1)
+        rates = real * (self.sigma**2 / (2.0 * h**2) + speed / h)
+        return Control(rates, jnp.zeros(self.n_states, dtype=mu.dtype))

@@ -41,7 +41,7 @@ from bayes_mfg.paths._context import PathContext
 from bayes_mfg.paths._links import LINKS, apply_link, inverse_link
 from bayes_mfg.paths.constant import Constant, as_path
 from bayes_mfg.paths.hierarchical import Hierarchical
-from bayes_mfg.paths.neural import ACTIVATIONS, Neural
+from bayes_mfg.paths.neural import ACTIVATIONS, Neural, NeuralField
 from bayes_mfg.paths.spline import TimeSpline
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "Constant",
     "TimeSpline",
     "Neural",
+    "NeuralField",
     "Hierarchical",
     "as_path",
     "bspline_basis",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -20,7 +20,7 @@ from bayes_mfg.paths._base import LinkedPath
 from bayes_mfg.paths._context import PathContext, check_context
 from bayes_mfg.paths._support import as_shape, broadcast_path, freeze
 
-__all__ = ["ACTIVATIONS", "NEURAL_INPUTS", "Neural"]
+__all__ = ["ACTIVATIONS", "FIELD_INPUTS", "NEURAL_INPUTS", "Neural", "NeuralField"]
 
 Array = jax.Array
 
@@ -36,6 +36,9 @@ ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
 }
 
 NEURAL_INPUTS = ("t", "mu")
+
+#: Inputs of :class:`NeuralField`: time, the state's coordinates, the observed moments.
+FIELD_INPUTS = ("t", "x", "moments")
 
 
 @dataclass(frozen=True)
@@ -102,17 +105,21 @@ class Neural(LinkedPath):
     init_weight_scale: float = 0.1
     _nets: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    #: The input names this path accepts.
+    allowed_inputs: ClassVar[tuple[str, ...]] = NEURAL_INPUTS
+
     def __post_init__(self) -> None:
+        allowed = self.allowed_inputs
         inputs = (self.inputs,) if isinstance(self.inputs, str) else self.inputs
         try:
             inputs = tuple(inputs)
         except TypeError:
-            raise TypeError(f"inputs must be a tuple of names from {NEURAL_INPUTS}, got {self.inputs!r}") from None
+            raise TypeError(f"inputs must be a tuple of names from {allowed}, got {self.inputs!r}") from None
         if not inputs:
-            raise ValueError(f"inputs must be a non-empty subset of {NEURAL_INPUTS}, got {self.inputs!r}")
-        bad = [x for x in inputs if x not in NEURAL_INPUTS]
+            raise ValueError(f"inputs must be a non-empty subset of {allowed}, got {self.inputs!r}")
+        bad = [x for x in inputs if x not in allowed]
         if bad or len(set(inputs)) != len(inputs):
-            raise ValueError(f"inputs must be distinct names from {NEURAL_INPUTS}, got {self.inputs!r}")
+            raise ValueError(f"inputs must be distinct names from {allowed}, got {self.inputs!r}")
         object.__setattr__(self, "inputs", inputs)
         try:
             hidden = tuple(self.hidden)
@@ -147,9 +154,13 @@ class Neural(LinkedPath):
         value = as_shape(self.init_value, tuple(spec.shape), "init_value")
         return np.asarray(self.inverse_link(value, spec, argname="init_value")).reshape(out_size)
 
+    def out_size(self, spec: ParameterSpec) -> int:
+        """Numbers the network outputs per input row."""
+        return max(1, math.prod(spec.shape))
+
     def network(self, in_size: int, spec: ParameterSpec) -> eqx.nn.MLP:
         """The eager (initial) network for ``in_size`` features and ``spec`` (cached)."""
-        out_size = max(1, math.prod(spec.shape))
+        out_size = self.out_size(spec)
         key = (in_size, out_size, tuple(spec.shape), spec.lower)
         net = self._nets.get(key)
         if net is None:
@@ -224,3 +235,141 @@ class Neural(LinkedPath):
 
     def site_dims(self, name: str, spec: ParameterSpec) -> dict[str, tuple[str, ...]]:
         return {}
+
+
+@dataclass(frozen=True)
+class NeuralField(Neural):
+    """A state-shared neural field ``theta(t, x, s(mu_t))``: one network at every grid point.
+
+    For a parameter with one value per state (``spec.shape == (d,)``, or ``(d, m)``), the
+    value at state ``x`` and grid time ``t_n`` is the network applied to the features::
+
+        [t_n / T] (if "t")  ++  z(x) (if "x")  ++  [mean_n, sd_n] (if "moments")
+
+    where ``z(x)`` are the state's coordinates scaled to [0, 1] per axis and ``mean_n``,
+    ``sd_n`` the mean and standard deviation of the observed distribution at ``t_n``
+    (per axis, scaled like ``z``; from the data's shares, so only when the data's columns
+    are the states). The same network serves every state: the field is exchangeable across
+    agents (an agent's drift or cost depends on where it is, not on who it is), the correct
+    form of an agent-level neural drift. With ``inputs=("t", "x")`` the field is shared by
+    all trajectories.
+
+    Typical uses: ``cost_residual`` of a :class:`~bayes_mfg.games.GridGame` (the game plus
+    a learned residual running cost ``r(t, x)``) and ``drift`` of
+    :class:`~bayes_mfg.games.GridDynamics` (a neural Fokker–Planck baseline).
+
+    Parameters
+    ----------
+    points
+        ``(d, n_dim)`` (or ``(d,)``) coordinates of the states, e.g. ``game.points``
+        (required, by keyword).
+    inputs
+        Non-empty subset of :data:`FIELD_INPUTS` (default ``("t", "x")``).
+    hidden, activation, link, floor, bayesian, prior_scale, init_value, seed, init_weight_scale
+        As for :class:`Neural` (``init_value`` is one value per output, broadcast over states).
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm
+    >>> game = bm.games.GridDynamics(grid=bm.games.Grid.interval(11), sigma=0.1, n_times=5)
+    >>> drift = bm.paths.NeuralField(points=game.points, hidden=(8,), bayesian=True)
+    >>> spec = game.parameter_specs()["drift"]
+    >>> ctx = bm.paths.PathContext.from_game(game, n_trajectories=2)
+    >>> import numpyro
+    >>> with numpyro.handlers.seed(rng_seed=0):
+    ...     value = drift("drift", spec, ctx)
+    >>> value.shape   # (trajectories, time steps, states)
+    (2, 5, 11)
+    """
+
+    points: Any = None
+    inputs: tuple[str, ...] = ("t", "x")
+
+    allowed_inputs: ClassVar[tuple[str, ...]] = FIELD_INPUTS
+
+    def __post_init__(self) -> None:
+        if self.points is None:
+            raise ValueError("points is required: the (d, n_dim) coordinates of the states (e.g. game.points)")
+        try:
+            pts = np.array(self.points, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"points must be a numeric (d, n_dim) array, got {type(self.points).__name__}") from None
+        if pts.ndim == 1:
+            pts = pts[:, None]
+        if pts.ndim != 2 or pts.shape[0] < 2 or not np.all(np.isfinite(pts)):
+            raise ValueError(f"points must be a finite (d, n_dim) array with d >= 2, got shape {np.shape(self.points)}")
+        pts.setflags(write=False)
+        object.__setattr__(self, "points", pts)
+        super().__post_init__()
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    @property
+    def uses_mu_input(self) -> bool:
+        return "moments" in self.inputs
+
+    def out_size(self, spec: ParameterSpec) -> int:
+        return max(1, math.prod(spec.shape[1:]))
+
+    def _init_eta(self, spec: ParameterSpec, out_size: int) -> np.ndarray | None:
+        if self.init_value is None:
+            return None
+        value = as_shape(self.init_value, tuple(spec.shape), "init_value")
+        eta = np.asarray(self.inverse_link(value, spec, argname="init_value"))
+        if not np.allclose(eta, eta[:1]):
+            raise ValueError("init_value must be the same at every state (one network, one last bias)")
+        return eta[0].reshape(out_size)
+
+    def _scaled(self, x: Array) -> Array:
+        lo, hi = self.points.min(0), self.points.max(0)
+        return (x - jnp.asarray(lo)) / jnp.asarray(np.where(hi > lo, hi - lo, 1.0))
+
+    def features(self, ctx: PathContext) -> Array:
+        """``(n_traj or 1, N, d, n_features)`` network inputs."""
+        ctx = check_context(ctx)
+        d = self.points.shape[0]
+        n = ctx.times.shape[0]
+        parts = []
+        dtype = jnp.result_type(float)
+        if "t" in self.inputs:
+            t = (jnp.asarray(ctx.times) / ctx.horizon).astype(dtype)
+            parts.append(jnp.broadcast_to(t[None, :, None, None], (1, n, d, 1)))
+        if "x" in self.inputs:
+            z = self._scaled(jnp.asarray(self.points, dtype=dtype))
+            parts.append(jnp.broadcast_to(z[None, None], (1, n, d, z.shape[-1])))
+        if "moments" in self.inputs:
+            if ctx.mu_input is None:
+                raise ValueError('ctx.mu_input is None but this NeuralField has "moments" in its inputs')
+            mu = jnp.asarray(ctx.mu_input, dtype=dtype)
+            if mu.shape[-1] != d:
+                raise ValueError(f"the observed shares have {mu.shape[-1]} states but points has {d}")
+            x = self._scaled(jnp.asarray(self.points, dtype=dtype))
+            mass = jnp.maximum(mu.sum(-1, keepdims=True), 1e-300)
+            mean = (mu @ x) / mass
+            sd = jnp.sqrt(jnp.maximum((mu @ x**2) / mass - mean**2, 0.0))
+            m = jnp.concatenate([mean, sd], axis=-1)[:, :, None, :]
+            parts.append(jnp.broadcast_to(m, (*mu.shape[:2], d, m.shape[-1])))
+        rows = max(p.shape[0] for p in parts)
+        return jnp.concatenate([jnp.broadcast_to(p, (rows, n, d, p.shape[-1])) for p in parts], axis=-1)
+
+    def __call__(self, name: str, spec: ParameterSpec, ctx: PathContext) -> Array:
+        ctx = check_context(ctx)
+        shape = tuple(spec.shape)
+        d = self.points.shape[0]
+        if len(shape) < 1 or shape[0] != d:
+            raise ValueError(f"NeuralField for {name!r}: the parameter must have one value per state "
+                             f"(shape ({d}, ...)), got shape {shape}")
+        x = self.features(ctx)
+        in_size = int(x.shape[-1])
+        net0 = self.network(in_size, spec)
+        if self.bayesian:
+            net = random_eqx_module(f"{name}_net", net0, prior=self._prior(net0, spec))
+        else:
+            net = eqx_module(f"{name}_net", net0)
+        eta = jax.vmap(net)(x.reshape(-1, in_size)).reshape(*x.shape[:-1], *shape[1:])
+        values = self.apply_link(eta, spec)
+        return broadcast_path(values, ctx.n_trajectories, ctx.times.shape[0], shape)
