@@ -73,7 +73,10 @@ def plot_trajectories(
     One row per trajectory, one panel per state: observed values (dots), the posterior mean
     of the fitted equilibrium ``mu`` (line, when the posterior has it), its 94% band (dark)
     and the 94% posterior-predictive band of ``obs`` (light); ``truth_mu``
-    (``(n_traj, N, d)`` on the game's grid ``time_step``), if given, dashed.
+    (``(n_traj, N, d)`` on the game's grid ``time_step``), if given, dashed. For a model
+    with a readout (data columns that are functionals, bins or flows of ``mu``) the panels
+    are the data's columns and the bands those of the recorded ``readout``; ``truth_mu``
+    is then given on the columns too.
 
     Parameters
     ----------
@@ -91,13 +94,15 @@ def plot_trajectories(
     observed = tree["observed_data"]["obs"]
     n_traj, _, d = observed.shape
     times = np.asarray(observed["time"].values, dtype=float)
-    state_names = [str(s) for s in observed["state"].values]
+    column = observed.dims[-1]  # "state", or the readout's dimension
+    state_names = [str(s) for s in observed[column].values]
     trajectories = [j for j in trajectories if 0 <= j < n_traj] or [0]
     if states is None:
         states = sorted(set(np.linspace(0, d - 1, min(d, 4)).round().astype(int).tolist()))
     states = list(states)
     post = tree["posterior"]
-    mu = _flat_samples(post["mu"]) if "mu" in post else None
+    signal = "readout" if column != "state" else "mu"
+    mu = _flat_samples(post[signal]) if signal in post else None
     pred = _flat_samples(tree["posterior_predictive"]["obs"]) if "posterior_predictive" in tree else None
     grid = np.asarray(post["time_step"].values, dtype=float) if "time_step" in post.coords else None
     obs = np.asarray(observed.values, dtype=float)
@@ -114,16 +119,16 @@ def plot_trajectories(
                 ax.fill_between(times, lo, hi, color="tab:blue", alpha=0.18, lw=0, label="94% predictive")
             if mu is not None:
                 lo, hi = _band(mu[:, j, :, x])
-                ax.fill_between(times, lo, hi, color="tab:blue", alpha=0.45, lw=0, label="94% band of mu")
-                ax.plot(times, mu[:, j, :, x].mean(0), color="tab:blue", lw=1.5, label="posterior mean mu")
+                ax.fill_between(times, lo, hi, color="tab:blue", alpha=0.45, lw=0, label=f"94% band of {signal}")
+                ax.plot(times, mu[:, j, :, x].mean(0), color="tab:blue", lw=1.5, label=f"posterior mean {signal}")
             if truth_mu is not None and grid is not None and j < len(truth_mu):
                 ax.plot(grid, np.asarray(truth_mu)[j, :, x], "k--", lw=1, label="true mu")
             ax.plot(times, obs[j, :, x], "o", ms=2.5, color="tab:orange", label="observed")
-            ax.set_title(f"trajectory {observed['trajectory'].values[j]}, state {state_names[x]}", fontsize=9)
+            ax.set_title(f"trajectory {observed['trajectory'].values[j]}, {column} {state_names[x]}", fontsize=9)
             if r == len(trajectories) - 1:
                 ax.set_xlabel("time t")
             if c == 0:
-                ax.set_ylabel("share mu_t(x)")
+                ax.set_ylabel("share mu_t(x)" if signal == "mu" else "observed quantity")
     axes[0, 0].legend(fontsize=7, loc="best")
     return fig
 
