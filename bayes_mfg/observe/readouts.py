@@ -143,7 +143,47 @@ class Readout(abc.ABC):
             raise ValueError(f"readout reads {self.n_states} states but the game has {n_states}")
 
 
-class Linear(Readout):
+class _Weighted(Readout):
+    """The readouts defined by a ``(k, d)`` weight matrix and ``k`` labels."""
+
+    weights: np.ndarray
+    _labels: tuple[str, ...]
+
+    @property
+    def n_states(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self._labels
+
+    def __call__(self, mu: Any, idx: Any) -> Array:
+        """``mu_{t_k} @ W^T`` at the observation times: the weighted sums."""
+        mu = jnp.asarray(mu)
+        return jnp.take(mu, jnp.asarray(idx), axis=-2) @ jnp.asarray(self.weights, dtype=mu.dtype).T
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(k={self.n_outputs}, d={self.n_states}, names={self.names})"
+
+
+class _OverIntervals(_Weighted):
+    """Readouts of what happens over the observation intervals ``(t_{k-1}, t_k]``, ``t_{-1} = 0``."""
+
+    def check_times(self, idx: np.ndarray) -> None:
+        if len(idx) and int(idx[0]) == 0:
+            raise ValueError(f"{type(self).__name__} observes (t_{{k-1}}, t_k] with t_{{-1}} = 0: "
+                             "the first observation time must be > 0 (drop the row at t = 0)")
+
+    def _ends(self, mu: Any, idx: Any) -> tuple[Array, Array]:
+        """``(<w, mu_{t_k}>, <w, mu_{t_{k-1}}>)`` at the observation times."""
+        mu = jnp.asarray(mu)
+        idx = jnp.asarray(idx)
+        prev = jnp.concatenate([jnp.zeros((1,), dtype=idx.dtype), idx[:-1]])
+        w = jnp.asarray(self.weights, dtype=mu.dtype).T
+        return jnp.take(mu, idx, axis=-2) @ w, jnp.take(mu, prev, axis=-2) @ w
+
+
+class Linear(_Weighted):
     """``k`` linear functionals of ``mu_t``: output ``j`` at time ``t`` is ``<w_j, mu_t>``.
 
     Parameters
@@ -177,26 +217,11 @@ class Linear(Readout):
         self._labels = _names(names, w.shape[0], "f")
 
     @property
-    def n_states(self) -> int:
-        return self.weights.shape[1]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return self._labels
-
-    @property
     def values(self) -> str:
         return _kind_of(self.weights)
 
-    def __call__(self, mu: Any, idx: Any) -> Array:
-        mu = jnp.asarray(mu)
-        return jnp.take(mu, jnp.asarray(idx), axis=-2) @ jnp.asarray(self.weights, dtype=mu.dtype).T
 
-    def __repr__(self) -> str:
-        return f"Linear(k={self.n_outputs}, d={self.n_states}, names={self.names})"
-
-
-class CoarseGrain(Readout):
+class CoarseGrain(_Weighted):
     """The shares of ``k`` bins of states: output ``b`` at time ``t`` is ``sum_x A[b, x] mu_t(x)``.
 
     Parameters
@@ -244,30 +269,22 @@ class CoarseGrain(Readout):
         if a.shape[0] < 2:
             raise ValueError(f"bins: a histogram needs at least 2 bins, got {a.shape[0]}")
         a.setflags(write=False)
-        self.matrix = a
+        self.weights = a
         self._labels = _names(names, a.shape[0], "b")
 
     @property
-    def n_states(self) -> int:
-        return self.matrix.shape[1]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return self._labels
+    def matrix(self) -> np.ndarray:
+        """``(k, d)``: the share of each state that goes to each bin."""
+        return self.weights
 
     @property
     def values(self) -> str:
         return "shares"
 
-    def __call__(self, mu: Any, idx: Any) -> Array:
-        mu = jnp.asarray(mu)
-        return jnp.take(mu, jnp.asarray(idx), axis=-2) @ jnp.asarray(self.matrix, dtype=mu.dtype).T
-
-    def __repr__(self) -> str:
-        return f"CoarseGrain(k={self.n_outputs}, d={self.n_states}, names={self.names})"
 
 
-class Increments(Readout):
+
+class Increments(_OverIntervals):
     """Changes of linear functionals over the observation intervals (flows).
 
     Output ``j`` at the ``k``-th observation time is ``<w_j, mu_{t_k}> - <w_j, mu_{t_{k-1}}>``
@@ -306,34 +323,15 @@ class Increments(Readout):
         self.nonnegative = nonnegative
 
     @property
-    def n_states(self) -> int:
-        return self.weights.shape[1]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return self._labels
-
-    @property
     def values(self) -> str:
         return "nonnegative" if self.nonnegative else "real"
 
-    def check_times(self, idx: np.ndarray) -> None:
-        if len(idx) and int(idx[0]) == 0:
-            raise ValueError("Increments observe flows over (t_{k-1}, t_k] with t_{-1} = 0: "
-                             "the first observation time must be > 0 (drop the row at t = 0)")
-
     def __call__(self, mu: Any, idx: Any) -> Array:
-        mu = jnp.asarray(mu)
-        idx = jnp.asarray(idx)
-        prev = jnp.concatenate([jnp.zeros((1,), dtype=idx.dtype), idx[:-1]])
-        w = jnp.asarray(self.weights, dtype=mu.dtype).T
-        return (jnp.take(mu, idx, axis=-2) - jnp.take(mu, prev, axis=-2)) @ w
-
-    def __repr__(self) -> str:
-        return f"Increments(k={self.n_outputs}, d={self.n_states}, names={self.names}, nonnegative={self.nonnegative})"
+        now, before = self._ends(mu, idx)
+        return now - before
 
 
-class Hazard(Readout):
+class Hazard(_OverIntervals):
     """The entry hazard of an absorbing set over each observation interval.
 
     With ``A_t = <w, mu_t>`` the mass in the set (``w`` its indicator; the set absorbing, so
@@ -375,33 +373,13 @@ class Hazard(Readout):
         self._labels = (name,)
 
     @property
-    def n_states(self) -> int:
-        return self.weights.shape[1]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return self._labels
-
-    @property
     def values(self) -> str:
         return "probabilities"
 
-    def check_times(self, idx: np.ndarray) -> None:
-        if len(idx) and int(idx[0]) == 0:
-            raise ValueError("Hazard observes entries over (t_{k-1}, t_k] with t_{-1} = 0: "
-                             "the first observation time must be > 0 (drop the row at t = 0)")
-
     def __call__(self, mu: Any, idx: Any) -> Array:
-        mu = jnp.asarray(mu)
-        idx = jnp.asarray(idx)
-        prev = jnp.concatenate([jnp.zeros((1,), dtype=idx.dtype), idx[:-1]])
-        w = jnp.asarray(self.weights, dtype=mu.dtype).T
-        inside, before = jnp.take(mu, idx, axis=-2) @ w, jnp.take(mu, prev, axis=-2) @ w
-        outside = jnp.maximum(1.0 - before, jnp.finfo(mu.dtype).tiny)
+        inside, before = self._ends(mu, idx)
+        outside = jnp.maximum(1.0 - before, jnp.finfo(inside.dtype).tiny)
         return jnp.clip((inside - before) / outside, 0.0, 1.0)
-
-    def __repr__(self) -> str:
-        return f"Hazard(d={self.n_states}, name={self.names[0]!r})"
 
 
 def at_risk(counts: Any, n_agents: Any) -> np.ndarray:

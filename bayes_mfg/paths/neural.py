@@ -199,6 +199,12 @@ class Neural(LinkedPath):
 
         return prior
 
+    def _module(self, name: str, net0: eqx.nn.MLP, spec: ParameterSpec) -> Any:
+        """The network's NumPyro sites: Bayesian weights or one param site (see the class docstring)."""
+        if self.bayesian:
+            return random_eqx_module(f"{name}_net", net0, prior=self._prior(net0, spec))
+        return eqx_module(f"{name}_net", net0)
+
     @property
     def uses_mu_input(self) -> bool:
         return "mu" in self.inputs
@@ -223,11 +229,7 @@ class Neural(LinkedPath):
         shape = tuple(spec.shape)
         x = self.features(ctx)
         in_size = int(x.shape[-1])
-        net0 = self.network(in_size, spec)
-        if self.bayesian:
-            net = random_eqx_module(f"{name}_net", net0, prior=self._prior(net0, spec))
-        else:
-            net = eqx_module(f"{name}_net", net0)
+        net = self._module(name, self.network(in_size, spec), spec)
         flat = x.reshape(-1, in_size)
         eta = jax.vmap(net)(flat).reshape(*x.shape[:-1], *shape)
         values = self.apply_link(eta, spec)
@@ -365,11 +367,7 @@ class NeuralField(Neural):
                              f"(shape ({d}, ...)), got shape {shape}")
         x = self.features(ctx)
         in_size = int(x.shape[-1])
-        net0 = self.network(in_size, spec)
-        if self.bayesian:
-            net = random_eqx_module(f"{name}_net", net0, prior=self._prior(net0, spec))
-        else:
-            net = eqx_module(f"{name}_net", net0)
+        net = self._module(name, self.network(in_size, spec), spec)
         eta = jax.vmap(net)(x.reshape(-1, in_size)).reshape(*x.shape[:-1], *shape[1:])
         values = self.apply_link(eta, spec)
         return broadcast_path(values, ctx.n_trajectories, ctx.times.shape[0], shape)
