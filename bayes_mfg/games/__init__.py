@@ -30,7 +30,7 @@ from bayes_mfg.games.grid_particles import (
 )
 from bayes_mfg.games.left_right import LeftRight
 from bayes_mfg.games.linear_quadratic import LinearQuadratic, NeighbourLinearQuadratic
-from bayes_mfg.games.meeting_time import MeetingTime
+from bayes_mfg.games.meeting_time import MeetingTime, static_meeting_start
 from bayes_mfg.games.mobility import MobilityNetwork, UrbanMobility
 from bayes_mfg.games.rock_paper_scissors import RockPaperScissors
 from bayes_mfg.games.sir import SIR
@@ -66,6 +66,7 @@ __all__ = [
     "GridLinearQuadratic",
     "GridCongestion",
     "MeetingTime",
+    "static_meeting_start",
     "ElFarol",
     "gaussian_equilibrium",
     "simulate_particles",

@@ -7,12 +7,13 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from bayes_mfg._validation import check_positive_float, check_positive_int
 from bayes_mfg.games.base import Array, ParameterSpec, Params
 from bayes_mfg.games.grid import Grid, GridGame
 
-__all__ = ["MeetingTime"]
+__all__ = ["MeetingTime", "static_meeting_start"]
 
 
 def _default_grid() -> Grid:
@@ -139,3 +140,74 @@ class MeetingTime(GridGame):
         crossing = jnp.where(k > 0, t[k0] + frac * (t[k] - t[k0]), t[0])
         crossing = jnp.where(jnp.any(above), crossing, t[-1])
         return jnp.maximum(params["scheduled"][0], crossing)
+
+
+def static_meeting_start(lateness: float, inconvenience: float, waiting: float, quorum: float,
+                         scheduled: float = 1.0, noise: float = 0.1) -> tuple[float, float]:
+    """The static meeting game of [Guéant, Lasry & Lions 2011]: ``(target, start)`` in closed form.
+
+    Every agent picks a target time ``s`` and arrives at ``tau = s + noise * eps``
+    (``eps ~ N(0, 1)``), paying in expectation ``lateness [tau - t_s]^+ + inconvenience
+    [tau - T]^+ + waiting [T - tau]^+``; the meeting starts at ``T = max(t_s, F^{-1}(theta))``
+    with ``F`` the arrivals' law. The first-order condition
+    ``lateness P(tau > t_s) + inconvenience P(tau > T) = waiting P(tau < T)`` and identical
+    agents give the fixed point in closed form. With ``r = (waiting theta - inconvenience
+    (1 - theta)) / lateness``:
+
+    * if ``0 < r < 1`` and ``theta > 1 - r``, the quorum sets the start:
+      ``s = t_s - noise Phi^{-1}(1 - r)`` and ``T = s + noise Phi^{-1}(theta)``;
+    * else, if ``theta <= p = (lateness + inconvenience) / (lateness + inconvenience + waiting)``,
+      the meeting starts on time: ``T = t_s``, ``s = t_s - noise Phi^{-1}(p)``.
+
+    This is the reference the dynamic grid game (:class:`MeetingTime`: agents steer a
+    diffusion instead of picking a noisy target) is compared with: the same costs and
+    quorum, the same direction of every comparative static.
+
+    Parameters
+    ----------
+    lateness, inconvenience, waiting
+        The cost weights (> 0).
+    quorum
+        ``theta`` in (0, 1).
+    scheduled
+        ``t_s``.
+    noise
+        Standard deviation of the arrival around the target (> 0).
+
+    Returns
+    -------
+    tuple of float
+        ``(target s, start T)``.
+
+    Raises
+    ------
+    ValueError
+        For bad arguments, or weights with no equilibrium of this form (``r >= 1``: being
+        late is so cheap relative to waiting that every agent wants to arrive after the
+        others).
+
+    Examples
+    --------
+    >>> from bayes_mfg.games import static_meeting_start
+    >>> static_meeting_start(1.0, 1.0, 0.5, 0.7)[1]   # waiting is cheap: on time
+    1.0
+    >>> s, T = static_meeting_start(1.0, 1.0, 1.5, 0.7)  # the quorum sets the start
+    >>> round(s, 4), round(T, 4)
+    (1.0674, 1.1199)
+    """
+    from scipy.stats import norm
+
+    for name, v in (("lateness", lateness), ("inconvenience", inconvenience), ("waiting", waiting), ("noise", noise)):
+        check_positive_float(name, v)
+    if not 0.0 < float(quorum) < 1.0:
+        raise ValueError(f"quorum must be in (0, 1), got {quorum!r}")
+    a, b, g, q, ts, sd = (float(v) for v in (lateness, inconvenience, waiting, quorum, scheduled, noise))
+    r = (g * q - b * (1.0 - q)) / a
+    if 0.0 < r < 1.0 and q > 1.0 - r:
+        target = ts - sd * float(norm.ppf(1.0 - r))
+        return target, target + sd * float(norm.ppf(q))
+    p = (a + b) / (a + b + g)
+    if q <= p:
+        return ts - sd * float(norm.ppf(p)), ts
+    raise ValueError(f"no static equilibrium for these weights (r = {r:.3g}): waiting is too dear relative to "
+                     "lateness and inconvenience, every agent wants to arrive after the quorum")

@@ -262,3 +262,44 @@ def test_meeting_gradients_match_finite_differences():
 def test_bad_meeting_input_is_refused_before_any_solve(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_static_meeting_start_is_the_fixed_point_of_the_first_order_condition():
+    from scipy.stats import norm
+
+    for weights in [(1.0, 1.0, 1.5, 0.7), (2.0, 0.5, 1.0, 0.6), (1.0, 1.0, 0.5, 0.7), (1.0, 2.0, 1.0, 0.3)]:
+        a, b, g, q = weights
+        s, T = bm.games.static_meeting_start(a, b, g, q, scheduled=1.0, noise=0.1)
+        cdf = lambda t: norm.cdf((t - s) / 0.1)  # noqa: E731  (the arrivals' law)
+        assert T == pytest.approx(max(1.0, s + 0.1 * norm.ppf(q)), abs=1e-12)  # T = max(t_s, F^{-1}(theta))
+        foc = a * (1 - cdf(1.0)) + b * (1 - cdf(T)) - g * cdf(T)  # the target's first-order condition
+        assert foc == pytest.approx(0.0, abs=1e-12), weights
+    with pytest.raises(ValueError, match="no static equilibrium"):
+        bm.games.static_meeting_start(0.2, 0.1, 3.0, 0.7)
+    with pytest.raises(ValueError, match="quorum must be in"):
+        bm.games.static_meeting_start(1.0, 1.0, 1.0, 1.0)
+
+
+def test_the_grid_meeting_game_moves_its_start_as_the_static_game_does():
+    """Against the static fixed point of Guéant, Lasry & Lions: every cost weight and the quorum
+    move the start the same way in the dynamic grid game (agents steering a diffusion) as in
+    the static one (agents picking a noisy target)."""
+    game = bm.games.MeetingTime(grid=Grid.interval(41, 0.0, 1.0, absorbing=(0,)), n_times=41)
+    mu0 = meeting_mu0(game)
+    base = {"lateness": 1.0, "inconvenience": 1.0, "waiting": 1.0, "quorum": 0.7}
+    changes = {"lateness": 3.0, "inconvenience": 2.0, "waiting": 1.5, "quorum": 0.3}
+
+    def grid_start(p):
+        eq = bm.equilibrium(game, p, mu0)
+        assert bool(eq.converged), p
+        return float(game.start_time(eq.mu, game.params(**p)))
+
+    def static_start(p):
+        return bm.games.static_meeting_start(p["lateness"], p["inconvenience"], p["waiting"], p["quorum"])[1]
+
+    t_grid, t_static = grid_start(base), static_start(base)
+    assert t_static > 1.0 and t_grid > 1.0  # at the base weights the quorum sets the start in both
+    for name, value in changes.items():
+        p = {**base, name: value}
+        d_static, d_grid = static_start(p) - t_static, grid_start(p) - t_grid
+        assert abs(d_static) > 1e-6 and np.sign(d_grid) == np.sign(d_static), (name, d_static, d_grid)
