@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from bayes_mfg._validation import check_positive_float, check_positive_int
 from bayes_mfg.games.base import Array, ParameterSpec, Params
