@@ -270,7 +270,7 @@ def test_static_meeting_start_is_the_fixed_point_of_the_first_order_condition():
     for weights in [(1.0, 1.0, 1.5, 0.7), (2.0, 0.5, 1.0, 0.6), (1.0, 1.0, 0.5, 0.7), (1.0, 2.0, 1.0, 0.3)]:
         a, b, g, q = weights
         s, T = bm.games.static_meeting_start(a, b, g, q, scheduled=1.0, noise=0.1)
-        cdf = lambda t: norm.cdf((t - s) / 0.1)  # noqa: E731  (the arrivals' law)
+        cdf = lambda t, s=s: norm.cdf((t - s) / 0.1)  # noqa: E731  (the arrivals' law)
         assert T == pytest.approx(max(1.0, s + 0.1 * norm.ppf(q)), abs=1e-12)  # T = max(t_s, F^{-1}(theta))
         foc = a * (1 - cdf(1.0)) + b * (1 - cdf(T)) - g * cdf(T)  # the target's first-order condition
         assert foc == pytest.approx(0.0, abs=1e-12), weights
