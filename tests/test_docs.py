@@ -90,7 +90,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 def test_notebooks_exist():
     names = [p.name for p in NOTEBOOKS]
     assert {"01_quickstart.ipynb", "02_time_and_state_dependent_paths.ipynb", "03_identifiability.ipynb",
-            "04_model_comparison.ipynb", "05_urban_mobility_auckland.ipynb", "06_epidemic_boarding_school.ipynb"} <= set(names)
+            "04_model_comparison.ipynb", "05_urban_mobility_auckland.ipynb", "06_epidemic_boarding_school.ipynb",
+            "07_continuous_state_games.ipynb"} <= set(names)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
