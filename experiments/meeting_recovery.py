@@ -7,7 +7,8 @@ fixed (the weights are identified only relative to one of them). Each of ``J`` m
 its own spread of attendees' distances (a Gaussian centred between 0.3 and 0.8, sd 0.12)
 and 42 attendees; the data are the numbers of attendees arriving in each interval of 0.1
 (20 intervals), drawn from the equilibrium's arrival law. Their exact likelihood is
-``Binomial(at-risk count, entry hazard)`` per interval (:class:`bayes_mfg.observe.Hazard`).
+``Binomial(at-risk count, entry hazard)`` per interval (:class:`bayes_mfg.observe.Arrivals` on
+the :class:`bayes_mfg.observe.Hazard` readout).
 
 Reported: for every parameter the posterior mean, sd, 94% HDI, whether it covers the
 truth, R-hat and bulk ESS; divergences; the implied start time T_j of every meeting
@@ -66,7 +67,7 @@ def meeting_problem(n_meetings: int = 12, seed: int = 0):
     data = bm.Observations.from_arrays(counts[..., None], game.time_grid[idx], kind="counts", mu0=mu0,
                                        n_states=game.n_states, state_names=("arrived",))
     hazard = bm.observe.Hazard(np.eye(game.n_states)[0], name="arrived")
-    observation = bm.observe.Binomial(total_count=bm.observe.at_risk(counts, ATTENDEES))
+    observation = bm.observe.Arrivals(group_size=ATTENDEES)
     priors = {
         "quorum": dist.Uniform(0.3, 0.95),
         "lateness": dist.LogNormal(0.0, 1.0),

@@ -44,7 +44,8 @@ what is observed (:class:`Linear` functionals ``<w, mu_t>``, :class:`CoarseGrain
 histogram bins, :class:`Increments` flows over the observation intervals, :class:`Hazard`
 entries into an absorbing set, with :func:`at_risk`) and the model
 observes that (``CalibrationModel(..., readout=...)``). :class:`Binomial` (counts out of a
-known number of trials) and :class:`Normal` (real values, ``kind="values"``) model
+known number of trials), :class:`Arrivals` (a group's entries per interval, the exact
+likelihood on a :class:`Hazard`) and :class:`Normal` (real values, ``kind="values"``) model
 independent entries such as one functional; each model states what it ``needs`` (shares,
 probabilities, non-negative or real values) and a model pairing it with a readout giving
 something else is refused.
@@ -67,8 +68,18 @@ from bayes_mfg.observe.distributions import (
     MaskedNegativeBinomial,
     MaskedNormal,
     MaskedPoisson,
+    SequentialBinomial,
 )
-from bayes_mfg.observe.models import Binomial, Dirichlet, LogisticNormal, Multinomial, NegativeBinomial, Normal, Poisson
+from bayes_mfg.observe.models import (
+    Arrivals,
+    Binomial,
+    Dirichlet,
+    LogisticNormal,
+    Multinomial,
+    NegativeBinomial,
+    Normal,
+    Poisson,
+)
 from bayes_mfg.observe.readouts import CoarseGrain, Hazard, Increments, Linear, Readout, at_risk
 
 __all__ = [
@@ -79,6 +90,7 @@ __all__ = [
     "NegativeBinomial",
     "LogisticNormal",
     "Binomial",
+    "Arrivals",
     "Normal",
     "Readout",
     "Linear",
@@ -88,6 +100,7 @@ __all__ = [
     "at_risk",
     "MaskedBinomial",
     "MaskedNormal",
+    "SequentialBinomial",
     "MaskedDirichlet",
     "MaskedMultinomial",
     "MaskedPoisson",

@@ -19,7 +19,7 @@ from bayes_mfg.observe._logistic_normal import MaskedLogisticNormal
 from bayes_mfg.observe._masked import MaskedVector, row_param_shape, vector_shapes
 
 __all__ = ["MaskedBinomial", "MaskedDirichlet", "MaskedLogisticNormal", "MaskedMultinomial", "MaskedNegativeBinomial",
-           "MaskedNormal", "MaskedPoisson"]
+           "MaskedNormal", "MaskedPoisson", "SequentialBinomial"]
 
 Array = jax.Array
 
@@ -468,3 +468,99 @@ class MaskedNormal(MaskedVector):
         s = jnp.where(m, jnp.broadcast_to(self.scale, shape), 1.0)
         terms = -0.5 * ((y - loc) / s) ** 2 - jnp.log(s) - 0.5 * LOG_2PI
         return jnp.sum(jnp.where(m, terms, 0.0), axis=-1)
+
+
+class SequentialBinomial(MaskedVector):
+    """Entries of a group of ``n`` agents into an absorbing set, one row per interval.
+
+    With ``h_k`` the entry hazard of interval ``k`` (the rows along the last batch axis are
+    the intervals in order) and ``c_k`` the agents entering in it, the counts of a group of
+    ``n`` independent agents are ``Multinomial(n, (p_1, ..., p_K, rest))`` with
+    ``p_k = h_k prod_{l<k} (1 - h_l)``, which factorises exactly into one binomial per row,
+    ``c_k ~ Binomial(r_k, h_k)`` with ``r_k = n - sum_{l<k} c_l`` the agents still outside::
+
+        log p(row k) = log Binomial(c_k; r_k, h_k)      (0 where masked)
+
+    The numbers at risk ``r_k`` are read off the value itself, so the distribution needs
+    only ``n``. ``sample`` draws whole groups (row by row, the at-risk numbers of the draw).
+    Mask whole trajectories, not single intervals: a masked interval counts as no entry.
+
+    Parameters
+    ----------
+    hazards
+        ``(..., K, k)`` hazards in [0, 1] (the rows ``K`` along the last batch axis).
+    group_size
+        ``n``, broadcastable to the batch shape without the interval axis.
+    state_mask
+        Optional bool mask broadcastable to ``batch_shape + (k,)``.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from scipy import stats
+    >>> from bayes_mfg.observe import SequentialBinomial
+    >>> h = jnp.array([[0.2], [0.5], [0.5]])             # three intervals
+    >>> c = jnp.array([[4.0], [6.0], [3.0]])            # entries of a group of 20
+    >>> lp = float(SequentialBinomial(h, 20.0).log_prob(c).sum())
+    >>> p = [0.2, 0.8 * 0.5, 0.8 * 0.5 * 0.5, 0.8 * 0.5 * 0.5]
+    >>> abs(lp - float(stats.multinomial.logpmf([4, 6, 3, 7], 20, p))) < 1e-10
+    True
+    """
+
+    arg_constraints = {"hazards": constraints.independent(constraints.unit_interval, 1),
+                       "group_size": constraints.nonnegative}
+    support = constraints.independent(constraints.nonnegative_integer, 1)
+    pytree_data_fields = ("hazards", "group_size")
+    is_discrete = True
+    _entries_are_counts = True
+
+    def __init__(self, hazards: Any, group_size: Any, state_mask: Any = None, *, validate_args: bool | None = None):
+        self.hazards = float_array(hazards)
+        self.group_size = float_array(group_size)
+        self._set_mask(state_mask)
+        batch, event = vector_shapes(jnp.shape(self.hazards), self._mask_shape())
+        if len(batch) < 1:
+            raise ValueError(f"hazards must have shape (..., K, k) (a row per interval), got {jnp.shape(self.hazards)}")
+        jnp.broadcast_shapes(jnp.shape(self.group_size), batch[:-1])
+        super().__init__(batch, event, validate_args=validate_args)
+
+    def _group(self, shape: tuple[int, ...]) -> Array:
+        """``n`` broadcast to ``shape`` (the full ``(..., K, k)`` shape)."""
+        n = jnp.reshape(self.group_size, jnp.shape(self.group_size) + (1, 1))
+        return jnp.broadcast_to(n, shape)
+
+    @property
+    def mean(self) -> Array:
+        shape = self.batch_shape + self.event_shape
+        h = jnp.broadcast_to(self.hazards, shape)
+        # prod_{l<k} (1 - h_l): the share still outside at the start of interval k
+        outside = jnp.concatenate([jnp.ones_like(h[..., :1, :]), jnp.cumprod(1.0 - h, axis=-2)[..., :-1, :]], axis=-2)
+        return self._group(shape) * h * outside
+
+    def sample(self, key: Array, sample_shape: tuple[int, ...] = ()) -> Array:
+        shape = tuple(sample_shape) + self.batch_shape + self.event_shape
+        h = jnp.clip(jnp.broadcast_to(self.hazards, shape), 0.0, 1.0)
+        n = self._group(shape)[..., 0, :]
+        keys = jax.random.split(key, shape[-2])
+
+        def step(remaining, inputs):
+            k, hk = inputs
+            c = jax.random.binomial(k, remaining, hk).astype(h.dtype)
+            return remaining - c, c
+
+        _, counts = jax.lax.scan(step, n, (keys, jnp.moveaxis(h, -2, 0)))
+        return jnp.moveaxis(counts, 0, -2)
+
+    def log_prob(self, value: Any) -> Array:
+        value = float_array(value)
+        shape = self._shape_for(value)
+        m = self._full_mask(shape)
+        c = jnp.where(m, jnp.broadcast_to(value, shape), 0.0)
+        before = jnp.cumsum(c, axis=-2) - c
+        r = self._group(shape) - before
+        p = jnp.clip(jnp.broadcast_to(self.hazards, shape), 0.0, 1.0)
+        r_safe = jnp.where(m, jnp.maximum(r, c), 0.0)
+        terms = (gammaln(r_safe + 1.0) - gammaln(c + 1.0) - gammaln(r_safe - c + 1.0)
+                 + xlogy(c, p) + xlog1py(r_safe - c, -p))
+        impossible = m & (c > r)  # more entries than agents left
+        return jnp.sum(jnp.where(m, jnp.where(impossible, -jnp.inf, terms), 0.0), axis=-1)

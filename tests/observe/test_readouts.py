@@ -258,3 +258,24 @@ def test_hazard_binomials_factorise_the_multinomial_of_arrival_counts(rng):
         bm.observe.at_risk([[30, 20]], 42)
     with pytest.raises(ValueError, match="indicator must be one"):
         bm.observe.Hazard([[1.0, 0.0], [0.0, 1.0]])
+
+
+def test_arrivals_read_the_numbers_at_risk_off_the_counts(rng):
+    """Arrivals(n) is Binomial(at_risk(counts, n)) row by row, and its draws are whole groups."""
+    h = rng.uniform(0.05, 0.6, size=(3, 6, 1))
+    counts = np.stack([rng.multinomial(42, np.r_[hj * np.cumprod(np.r_[1.0, 1 - hj[:-1]]),
+                                                 np.prod(1 - hj)])[:-1] for hj in h[..., 0]])[..., None]
+    arrivals = bm.observe.Arrivals(group_size=42).distribution(h)
+    binomial = Binomial(total_count=bm.observe.at_risk(counts, 42)).distribution(h)
+    np.testing.assert_allclose(arrivals.log_prob(counts.astype(float)), binomial.log_prob(counts.astype(float)),
+                               atol=1e-10)
+    draws = np.asarray(arrivals.sample(jax.random.PRNGKey(0), (4000,)))
+    assert draws.shape == (4000, 3, 6, 1) and np.all(draws.sum(axis=-2) <= 42)
+    mean = np.asarray(arrivals.mean)
+    se = np.sqrt(mean * (1 - mean / 42) / 4000)
+    assert np.all(np.abs(draws.mean(0) - mean) < 5 * se + 1e-9)
+    too_many = counts.astype(float).copy()
+    too_many[0, 1, 0] = 43.0
+    assert np.isneginf(float(arrivals.log_prob(too_many)[0].sum()))
+    with pytest.raises(ValueError, match="group_size must be an int >= 1"):
+        bm.observe.Arrivals(group_size=0)
