@@ -129,16 +129,21 @@ class MeetingTime(GridGame):
     def start_time(self, mu: Array, params: Params) -> Array:
         """The start ``T = max(t_s, first t with mu_t(0) >= theta)`` of a flow ``mu`` ``(N, d)``
         (the quorum crossing interpolated linearly between time points; the horizon if the
-        quorum is never reached)."""
+        quorum is never reached). ``params`` holds ``quorum`` (and ``scheduled``, default the game's),
+        constants or paths as made by :meth:`params`."""
         t = jnp.asarray(self.time_grid, dtype=mu.dtype)
-        arrived, theta = mu[:, 0], params["quorum"][0]
+        # a constant parameter or its path (game.params(...)): the value at t = 0
+        theta = jnp.reshape(jnp.asarray(params["quorum"], dtype=mu.dtype), (-1,))[0]
+        default = self.parameter_specs()["scheduled"].default
+        scheduled = jnp.reshape(jnp.asarray(params.get("scheduled", default), dtype=mu.dtype), (-1,))[0]
+        arrived = mu[:, 0]
         above = arrived >= theta
         k = jnp.argmax(above)  # first time point at or above the quorum
         k0 = jnp.maximum(k - 1, 0)
         frac = jnp.clip((theta - arrived[k0]) / jnp.maximum(arrived[k] - arrived[k0], 1e-300), 0.0, 1.0)
         crossing = jnp.where(k > 0, t[k0] + frac * (t[k] - t[k0]), t[0])
         crossing = jnp.where(jnp.any(above), crossing, t[-1])
-        return jnp.maximum(params["scheduled"][0], crossing)
+        return jnp.maximum(scheduled, crossing)
 
 
 def static_meeting_start(lateness: float, inconvenience: float, waiting: float, quorum: float,
