@@ -27,7 +27,7 @@ from bayes_mfg.inference.failures import SolverFailures, without_reports
 from bayes_mfg.inference.sites import DETERMINISTIC_ROLES, LATENT_ROLES, SiteRole
 from bayes_mfg.model import CalibrationModel
 
-__all__ = ["VERSIONED_PACKAGES", "versions", "fit_attrs", "build_datatree", "log_prior", "predict_and_loglik",
+__all__ = ["VERSIONED_PACKAGES", "versions", "fit_attrs", "build_datatree", "tree_name", "log_prior", "predict_and_loglik",
            "draws_with_deterministic", "single_chain_tree"]
 
 #: Packages whose versions are recorded in the attributes of every DataTree.
@@ -68,6 +68,12 @@ def fit_attrs(model: CalibrationModel, method: str, seed: int, settings: dict) -
 SITE_ROLES_ATTR = "bayes_mfg_site_roles"
 
 
+def tree_name(site: str) -> str:
+    """The variable name of sample site ``site`` in a DataTree: ``"/"`` (a network's weight
+    sites, ``"gamma_net/layers[0].weight"``) becomes ``"."``, which xarray allows."""
+    return site.replace("/", ".")
+
+
 def build_datatree(
     model: CalibrationModel,
     data: Observations,
@@ -86,7 +92,10 @@ def build_datatree(
 
     rebind_numpyro_submodules()  # where ArviZ is first used (see bayes_mfg._compat)
 
-    dims = model.site_dims()
+    # xarray names may not hold "/", which Bayesian network weights do ("gamma_net/layers[0].weight")
+    draws = {tree_name(k): v for k, v in draws.items()}
+    roles = {tree_name(k): v for k, v in roles.items()}
+    dims = {tree_name(k): v for k, v in model.site_dims().items()}
     solver = [k for k in draws if roles.get(k) == SiteRole.SOLVER]
     posterior = {k: v for k, v in draws.items() if k not in solver and roles.get(k) != SiteRole.OBSERVATION}
     stats = dict(sample_stats)

@@ -261,3 +261,17 @@ def test_nuts_to_arviz_dims_coords_and_netcdf_round_trip(tmp_path):
     for group in tree.children:
         xr.testing.assert_identical(back[group].to_dataset(), tree[group].to_dataset())
     assert back.attrs == tree.attrs
+
+
+def test_bayesian_network_weights_reach_the_arviz_tree():
+    """Network weight sites hold "/" ("gamma_net/layers[0].weight"), which xarray refuses:
+    the tree names them with "." and its roles follow."""
+    sim = small_sim(n_traj=2)
+    model = bm.CalibrationModel(SMALL, {"gamma": bm.paths.Neural(inputs=("t",), hidden=(3,), bayesian=True)},
+                                bm.observe.Dirichlet(500.0))
+    fit = bm.fit_svi(model, sim.data, guide="normal", num_steps=20, progress_bar=False)
+    tree = fit.to_arviz()
+    names = [k for k in tree["posterior"].data_vars if k.startswith("gamma_net.")]
+    assert names and "gamma_net.layers[0].weight" in names
+    roles = bm.criticism._fits.tree_site_roles(tree)
+    assert all(roles[k] == "network" for k in names)
