@@ -29,6 +29,7 @@ def reference_settings(rng):
     return cases
 
 
+@pytest.mark.slow  # 58 s in CI (budget)
 def test_reference_settings_converge_without_nan(rng):
     for name, game, params, mu0 in reference_settings(rng):
         solvers = (bm.Anderson(), bm.Picard(damping=0.5)) if game.n_states <= 8 else (bm.Anderson(),)

@@ -220,6 +220,7 @@ def test_site_roles_come_from_the_trace_not_from_names():
     assert roles["mu0"] == SiteRole.PARAMETER and [v for v in roles.values() if v == SiteRole.POINT]
 
 
+@pytest.mark.slow  # 61 s in CI (budget); NUTS from Laplace draws
 def test_nuts_laplace_init_uses_the_approximation():
     sim = small_sim(n_traj=3, conc=5000.0)
     model = bm.CalibrationModel(SMALL, {"gamma": bm.paths.TimeSpline.around(1.0, n_knots=4, centered=True)},
@@ -263,6 +264,7 @@ def test_nuts_to_arviz_dims_coords_and_netcdf_round_trip(tmp_path):
     assert back.attrs == tree.attrs
 
 
+@pytest.mark.slow  # 61 s in CI (budget): an SVI fit and its tree
 def test_bayesian_network_weights_reach_the_arviz_tree():
     """Network weight sites hold "/" ("gamma_net/layers[0].weight"), which xarray refuses:
     the tree names them with "." and its roles follow."""

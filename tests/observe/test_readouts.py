@@ -223,6 +223,7 @@ def test_a_model_refuses_data_that_do_not_fit_its_readout():
                             readout=Increments([-1.0, 0, 0], nonnegative=True))
 
 
+@pytest.mark.slow  # 33 s in CI (budget): an SVI fit and its tree
 def test_simulated_flow_data_fit_with_their_readout():
     """Simulate incidence counts, fit them with SVI and check the ArviZ output's coordinates."""
     new_cases = Increments([-1.0, 0.0, 0.0], names=("new_cases",), nonnegative=True)
