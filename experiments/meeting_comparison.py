@@ -65,9 +65,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{name}: SVI {args.steps} steps in {seconds[name]:.0f} s, final loss {float(fits[name].losses[-1]):.1f}")
     comparison = bm.compare(fits, unit="trajectory", kfold=args.kfold, seed=args.seed)
     print()
-    print(comparison.to_markdown() if hasattr(comparison, "to_markdown") else comparison)
-    table = comparison.table if hasattr(comparison, "table") else None
-    rows = table.reset_index().to_dict(orient="records") if table is not None else str(comparison)
+    print(comparison.to_markdown())
+    rows = comparison.table.reset_index().to_dict(orient="records")
     return save_report(args.out, t0, False, comparison=rows, fit_seconds=seconds, meetings=args.meetings,
                        steps=args.steps, kfold=args.kfold, priors={"field_prior_scale": 0.5, "hidden": [8]})
 
