@@ -120,8 +120,9 @@ class CalibrationModel:
     readout
         What the data's columns observe of the equilibrium: ``None`` (every state's share,
         the default) or a :class:`bayes_mfg.observe.Readout` (``Linear`` functionals
-        ``<w, mu_t>``, ``CoarseGrain`` histogram bins, ``Increments`` flows). Its outputs
-        must be what the observation model needs (e.g. ``Binomial`` needs probabilities);
+        ``<w, mu_t>``, ``CoarseGrain`` histogram bins, ``Increments`` flows, ``Hazard``
+        entry hazards). Its outputs must be what the observation model needs (e.g.
+        ``Binomial`` needs probabilities, ``Arrivals`` the hazards of a ``Hazard``);
         the readout is recorded as the deterministic site ``readout``.
 
     Examples
@@ -166,11 +167,12 @@ class CalibrationModel:
             if not isinstance(self.readout, Readout):
                 raise TypeError(f"readout must be a bayes_mfg.observe.Readout or None, got {type(self.readout).__name__}")
             self.readout.check_game(self.game.n_states)
-            reads_data = sorted(k for k, p in self.paths.items() if p.uses_mu_input)
-            if reads_data:
-                raise ValueError(f"paths {reads_data} read the observed shares (a 'mu' input), but with a readout "
-                                 "the data's columns are not the game's states")
-        values = self.readout.values if self.readout is not None else "shares"
+        reads_data = sorted(k for k, p in self.paths.items() if p.uses_mu_input)
+        if reads_data and (self.readout is not None or self.observation.kind == "values"):
+            why = ("with a readout the data's columns are not the game's states" if self.readout is not None
+                   else f"{type(self.observation).__name__} data are real values, not shares")
+            raise ValueError(f"paths {reads_data} read the observed shares (a 'mu' input), but {why}")
+        values = self.readout.output_kind if self.readout is not None else "shares"
         if not accepts(self.observation.needs, values):
             raise ValueError(
                 f"{type(self.observation).__name__} needs {self.observation.needs} but the "

@@ -234,6 +234,11 @@ def loo(fit: Any, *, unit: str = "trajectory", kfold: int | None = 5, name: str 
 def _loo(tree: xr.DataTree, result: Any, unit: str, kfold: int | None, name: str, seed: int) -> ModelLOO:
     import arviz_stats as azs
 
+    if unit == "observation" and result is not None and not result.model.observation.rows_independent:
+        obs = type(result.model.observation).__name__
+        raise ValueError(f"{name}: unit='observation' cannot leave out one row of {obs} data: a row's likelihood "
+                         "depends on the earlier rows of its trajectory (the numbers at risk), so one row is not a "
+                         "unit of its own; use unit='trajectory'")
     ll = pointwise_log_likelihood(tree, unit)
     unit_dim = ll.dims[-1]
     vals = np.asarray(ll.values).reshape(-1, ll.shape[-1])

@@ -113,12 +113,13 @@ def heldout_error(fit: Any, data: Observations, *, num_samples: int | None = 500
 
     ``mse = mean over observed entries of (E[mu | fit] - observed share)^2`` (shares
     renormalised over the observed states of each row), with ``rmse`` its root and
-    ``n_entries`` the number of observed entries. For count data also ``count_rmse``:
-    the root mean squared error of the posterior predictive mean count ``E[y | fit]``
-    against the observed counts (on the counts' own scale, so it also scores the
-    predicted volume, which renormalised shares ignore). For a model whose readout is no
-    composition (linear functionals, flows) ``mse`` is that of the posterior predictive
-    mean ``E[y | fit]`` against the observed values, on the data's scale.
+    ``n_entries`` the number of observed entries. For count data of shares also
+    ``count_rmse``: the root mean squared error of the posterior predictive mean count
+    ``E[y | fit]`` against the observed counts (on the counts' own scale, so it also scores
+    the predicted volume, which renormalised shares ignore). For data that are no
+    composition (a readout of linear functionals, flows or hazards, or real values of
+    ``kind="values"``) ``mse`` is that of the posterior predictive mean ``E[y | fit]``
+    against the observed values, on the data's scale, and there is no ``count_rmse``.
 
     Parameters
     ----------
@@ -132,7 +133,7 @@ def heldout_error(fit: Any, data: Observations, *, num_samples: int | None = 500
     Returns
     -------
     dict
-        ``mse``, ``rmse``, ``n_entries`` (and ``count_rmse`` for counts).
+        ``mse``, ``rmse``, ``n_entries`` (and ``count_rmse`` for counts of shares).
 
     Examples
     --------
@@ -140,8 +141,8 @@ def heldout_error(fit: Any, data: Observations, *, num_samples: int | None = 500
     """
     pred = posterior_predictive(fit, data, num_samples=num_samples, seed=seed)
     readout = check_fit(fit).model.readout
-    if readout is not None and readout.values != "shares":
-        # columns that are no composition (functionals, flows): the error of the predictive mean
+    if data.kind == "values" or (readout is not None and readout.output_kind != "shares"):
+        # columns that are no composition (functionals, flows, real values): the error of the predictive mean
         err = (pred["obs"].mean(axis=0) - data.values)[data.mask]
         mse = float(np.mean(err**2))
         return {"mse": mse, "rmse": float(np.sqrt(mse)), "n_entries": int(data.mask.sum())}

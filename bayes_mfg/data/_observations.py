@@ -170,16 +170,20 @@ class Observations:
             if np.any(np.abs(obs_vals - np.round(obs_vals)) > 1e-9):
                 raise ValueError("values are counts but contain non-integer entries")
 
+        if n_states is not None and (isinstance(n_states, bool) or not isinstance(n_states, (int, np.integer))
+                                     or n_states < 2):
+            raise ValueError(f"n_states must be an int >= 2 (the game's number of states), got {n_states!r}")
         m0 = None
         if mu0 is not None:
             m0 = np.array(mu0, dtype=np.float64)
             if m0.ndim == 1 and n_traj == 1:
                 m0 = m0[None]
-            d0 = d if n_states is None else n_states
-            if isinstance(d0, bool) or not isinstance(d0, (int, np.integer)) or d0 < 2:
-                raise ValueError(f"n_states must be an int >= 2 (the game's number of states), got {n_states!r}")
+            d0 = d if n_states is None else int(n_states)
             if m0.shape != (n_traj, d0):
-                raise ValueError(f"mu0 must have shape ({n_traj}, {d0}) (one distribution per trajectory), got {np.shape(mu0)}")
+                hint = ("" if n_states is not None or m0.ndim != 2 or m0.shape[0] != n_traj else
+                        f"; if the {d} columns are a readout's outputs, pass n_states={m0.shape[1]} (the game's states)")
+                raise ValueError(f"mu0 must have shape ({n_traj}, {d0}) (one distribution per trajectory), "
+                                 f"got {np.shape(mu0)}{hint}")
             if not np.all(np.isfinite(m0)) or np.any(m0 < 0):
                 raise ValueError("mu0 must be finite and non-negative")
             if np.any(np.abs(m0.sum(-1) - 1.0) > 1e-8):

@@ -130,11 +130,11 @@ def simulate(
         if not isinstance(readout, Readout):
             raise TypeError(f"readout must be a bayes_mfg.observe.Readout or None, got {type(readout).__name__}")
         readout.check_game(game.n_states)
-        if observation is None and readout.values != "shares":
-            raise ValueError(f"readout gives {readout.values}, not shares: pass an observation model "
+        if observation is None and readout.output_kind != "shares":
+            raise ValueError(f"readout gives {readout.output_kind}, not shares: pass an observation model "
                              "(e.g. Normal, Binomial, Poisson) to simulate its data")
-    if observation is not None and not accepts(observation.needs, readout.values if readout else "shares"):
-        raise ValueError(f"{type(observation).__name__} needs {observation.needs} but the readout gives {readout.values}")
+    if observation is not None and not accepts(observation.needs, readout.output_kind if readout else "shares"):
+        raise ValueError(f"{type(observation).__name__} needs {observation.needs} but the readout gives {readout.output_kind}")
     d = game.n_states
     grid = np.asarray(game.time_grid)
     t_obs = grid if times is None else np.asarray(times, dtype=np.float64)

@@ -163,8 +163,12 @@ def _equilibrium(game: MeanFieldGame, solver: AbstractSolver, adjoint: AbstractA
 
 
 def default_solver(game: MeanFieldGame, **settings: Any) -> AbstractSolver:
-    """The game family's default solver (``Anderson()``; ``Anderson(damping=0.5)`` for
-    discrete-time games), with ``settings`` (e.g. ``tol``, ``max_iter``) replaced.
+    """The game family's default solver, with ``settings`` (e.g. ``tol``, ``max_iter``) replaced.
+
+    The game chooses through its class attributes ``solver_damping`` (default 0; 0.5 for
+    discrete-time games, 0.8 for El Farol) and ``solver_acceleration`` (default True):
+    ``Anderson(damping=solver_damping)``, or damped ``Picard(damping=solver_damping,
+    max_iter=3000)`` when acceleration is off (the meeting-time game, where Anderson stalls).
 
     Parameters
     ----------

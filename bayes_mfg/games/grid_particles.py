@@ -386,6 +386,10 @@ def _edges(grid: Grid, bins: Any) -> tuple[np.ndarray, ...]:
         tol = 1e-12 * (hi - lo)
         if e[0] > lo + tol or e[-1] < hi - tol:
             raise ValueError(f"bins[{k}]: the edges [{e[0]}, {e[-1]}] must cover the axis [{lo}, {hi}]")
+        if grid.periodic[k] and (abs(e[0] - lo) > tol or abs(e[-1] - hi) > tol):
+            # on a circle an edge past the period would count the wrapped cells twice
+            raise ValueError(f"bins[{k}]: the axis is periodic, so the edges must start at {lo} and end at {hi} "
+                             f"(one period), got [{e[0]}, {e[-1]}]")
         out.append(e)
     return tuple(out)
 

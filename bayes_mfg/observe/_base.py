@@ -23,7 +23,7 @@ Array = jax.Array
 #: Which observation models accept which data kind (used in error messages).
 MODELS_FOR_KIND = {
     "fractions": "Dirichlet or LogisticNormal",
-    "counts": "Multinomial, Binomial, Poisson or NegativeBinomial",
+    "counts": "Multinomial, Binomial, Poisson, NegativeBinomial or Arrivals",
     "values": "Normal",
 }
 
@@ -89,8 +89,9 @@ class ObservationModel(abc.ABC):
     Subclasses are frozen dataclasses that set ``kind`` (the data kind they accept),
     ``param_fields`` (the fields that may be known floats or priors), ``needs`` (what the
     predicted quantities must be: ``"shares"``, rows on the simplex, for the compositional
-    models; ``"probabilities"``, ``"nonnegative"`` or ``"real"`` for the models of
-    independent entries, see :mod:`bayes_mfg.observe.readouts`) and implement :meth:`_make`.
+    models; ``"hazards"`` for entry counts; ``"probabilities"``, ``"nonnegative"`` or
+    ``"real"`` for the models of independent entries, see :mod:`bayes_mfg.observe.readouts`)
+    and implement :meth:`_make`.
 
     Calling a model declares the NumPyro sites of one observation (see :meth:`__call__`);
     :meth:`distribution` builds the distribution of the data site without declaring any
@@ -108,6 +109,10 @@ class ObservationModel(abc.ABC):
     kind: ClassVar[str]
     param_fields: ClassVar[tuple[str, ...]] = ()
     needs: ClassVar[str] = "shares"
+    #: Whether the rows ``(trajectory, time)`` are independent given the flow (False when a
+    #: row's likelihood reads earlier rows, as :class:`~bayes_mfg.observe.Arrivals` does):
+    #: leave-one-observation-out needs them independent.
+    rows_independent: ClassVar[bool] = True
 
     @property
     def min_columns(self) -> int:
@@ -138,8 +143,9 @@ class ObservationModel(abc.ABC):
         Parameters
         ----------
         mu
-            ``(..., d)`` predicted shares (rows on the simplex; entries may be 0; round-off
-            negatives are clipped to 0).
+            ``(..., d)`` predicted quantities of the kind the model :attr:`needs` (shares:
+            rows on the simplex; hazards or probabilities; non-negative or real values);
+            except for ``"real"``, round-off negatives are clipped to 0.
         state_mask
             Optional bool array broadcastable to ``mu``; True = observed.
         total_count
@@ -196,7 +202,8 @@ class ObservationModel(abc.ABC):
         name
             Name of the data site.
         mu
-            ``(n_traj, n_times, d)`` predicted shares (rows on the simplex, entries may be 0).
+            ``(n_traj, n_times, d)`` predicted quantities (the equilibrium shares, or a
+            readout's outputs), of the kind the model :attr:`needs`.
         data
             Observations to condition on (``data.values`` observed, ``data.mask`` honoured:
             masked entries contribute nothing). ``None``: the site is sampled (prior or
@@ -216,7 +223,8 @@ class ObservationModel(abc.ABC):
         TypeError
             If ``name`` is not a non-empty string or ``data`` not an ``Observations``.
         ValueError
-            If ``mu`` is not ``(n_traj, n_times, d)`` (``d >= 2``), does not have the shape
+            If ``mu`` is not ``(n_traj, n_times, d)`` (``d >= 2`` for shares, ``d >= 1``
+            otherwise), does not have the shape
             of ``data.values``, or ``data.kind`` is not the model's ``kind``.
         """
         model = type(self).__name__

@@ -340,6 +340,12 @@ class MaskedNegativeBinomial(MaskedVector):
         return jnp.sum(jnp.where(m, terms, 0.0), axis=-1)
 
 
+def _binomial_log_pmf(c: Array, n: Array, p: Array) -> Array:
+    """``log Binomial(c; n, p) = log n! - log c! - log (n - c)! + c log p + (n - c) log(1 - p)``
+    entrywise (``0 log 0 = 0``, so ``p`` may be 0 or 1)."""
+    return gammaln(n + 1.0) - gammaln(c + 1.0) - gammaln(n - c + 1.0) + xlogy(c, p) + xlog1py(n - c, -p)
+
+
 class MaskedBinomial(MaskedVector):
     """Independent binomial counts per entry; unobserved entries are dropped::
 
@@ -404,8 +410,7 @@ class MaskedBinomial(MaskedVector):
         c = jnp.where(m, jnp.broadcast_to(value, shape), 0.0)
         n = jnp.where(m, jnp.broadcast_to(self.total_count, shape), 0.0)
         p = jnp.clip(jnp.broadcast_to(self.probs, shape), 0.0, 1.0)
-        terms = (gammaln(n + 1.0) - gammaln(c + 1.0) - gammaln(n - c + 1.0)
-                 + xlogy(c, p) + xlog1py(n - c, -p))
+        terms = _binomial_log_pmf(c, n, p)
         return jnp.sum(jnp.where(m, terms, 0.0), axis=-1)
 
 
@@ -560,7 +565,6 @@ class SequentialBinomial(MaskedVector):
         r = self._group(shape) - before
         p = jnp.clip(jnp.broadcast_to(self.hazards, shape), 0.0, 1.0)
         r_safe = jnp.where(m, jnp.maximum(r, c), 0.0)
-        terms = (gammaln(r_safe + 1.0) - gammaln(c + 1.0) - gammaln(r_safe - c + 1.0)
-                 + xlogy(c, p) + xlog1py(r_safe - c, -p))
+        terms = _binomial_log_pmf(c, r_safe, p)
         impossible = m & (c > r)  # more entries than agents left
         return jnp.sum(jnp.where(m, jnp.where(impossible, -jnp.inf, terms), 0.0), axis=-1)

@@ -1,4 +1,4 @@
-"""The observation models: Dirichlet, Multinomial, Poisson, NegativeBinomial, LogisticNormal, Binomial, Normal."""
+"""The observation models: Dirichlet, Multinomial, Poisson, NegativeBinomial, LogisticNormal, Binomial, Normal, Arrivals."""
 
 from __future__ import annotations
 
@@ -67,23 +67,25 @@ class Dirichlet(ObservationModel):
         return MaskedDirichlet(alpha, state_mask)
 
 
-def as_hashable_total(value: Any) -> int | tuple | None:
+def as_hashable_total(value: Any, owner: str = "Multinomial", shape: str = "(n_traj, n_times)", max_ndim: int = 2,
+                      hint: str = "") -> int | tuple | None:
+    """``total_count`` as an int or nested tuples (so the model stays hashable), checked:
+    integers >= 0, concrete, at most ``max_ndim`` axes (``shape`` names them in the error)."""
     if value is None:
         return None
-    checked = check_total_count("Multinomial.total_count", value)
+    checked = check_total_count(f"{owner}.total_count", value)
     if isinstance(checked, int):
         return checked
     if isinstance(checked, jax.Array):
-        raise TypeError("Multinomial.total_count must be concrete (an int or an integer array), got a traced array")
-    arr = np.asarray(checked)
-    if arr.ndim > 2:
-        raise ValueError(f"Multinomial.total_count must broadcast to (n_traj, n_times), got shape {arr.shape}")
-    ints = np.asarray(arr, dtype=np.int64)
-    if ints.ndim == 0:
-        return int(ints)
-    if ints.ndim == 1:
-        return tuple(ints.tolist())
-    return tuple(tuple(row) for row in ints.tolist())
+        raise TypeError(f"{owner}.total_count must be concrete (an int or an integer array), got a traced array")
+    ints = np.asarray(checked, dtype=np.int64)
+    if ints.ndim > max_ndim:
+        raise ValueError(f"{owner}.total_count must broadcast to {shape}, got shape {ints.shape}{hint}")
+    return int(ints) if ints.ndim == 0 else _nested_tuple(ints.tolist())
+
+
+def _nested_tuple(x: Any) -> Any:
+    return tuple(_nested_tuple(v) for v in x) if isinstance(x, list) else x
 
 
 @dataclass(frozen=True)
@@ -275,8 +277,12 @@ class Binomial(ObservationModel):
     Attributes
     ----------
     total_count
-        Numbers of trials: an int >= 0 or an integer array broadcastable to
-        ``(n_traj, n_times, k)`` (stored as nested tuples so the model stays hashable).
+        Numbers of trials (required): an int >= 0 or an integer array broadcastable to
+        ``(n_times, k)``, the same for every trajectory (stored as nested tuples so the model
+        stays hashable). Totals that differ between trajectories are refused: they would not
+        follow the trajectories through subsampling or into held-out data. For a group's
+        entries into an absorbing set (whose numbers at risk shrink with the counts) use
+        :class:`Arrivals`.
 
     Examples
     --------
@@ -286,26 +292,16 @@ class Binomial(ObservationModel):
     [10.5]
     """
 
-    total_count: int | tuple = 1
+    total_count: int | tuple | None = None
 
     kind: ClassVar[str] = "counts"
     needs: ClassVar[str] = "probabilities"
 
     def __post_init__(self) -> None:
-        value = self.total_count
-        if value is None:
+        if self.total_count is None:
             raise ValueError("Binomial.total_count is required: the number of trials of every entry")
-        checked = check_total_count("Binomial.total_count", value)
-        if isinstance(checked, jax.Array):
-            raise TypeError("Binomial.total_count must be concrete (an int or an integer array), got a traced array")
-        if isinstance(checked, int):
-            stored: int | tuple = checked
-        else:
-            arr = np.asarray(checked, dtype=np.int64)
-            if arr.ndim > 3:
-                raise ValueError(f"Binomial.total_count must broadcast to (n_traj, n_times, k), got shape {arr.shape}")
-            stored = int(arr) if arr.ndim == 0 else arr.tolist()
-            stored = stored if isinstance(stored, int) else _nested_tuple(stored)
+        stored = as_hashable_total(self.total_count, "Binomial", "(n_times, k), the same for every trajectory", 2,
+                                   " (for a group's entries into an absorbing set use Arrivals)")
         object.__setattr__(self, "total_count", stored)
 
     def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
@@ -315,10 +311,6 @@ class Binomial(ObservationModel):
         except ValueError:
             raise ValueError(f"Binomial.total_count must broadcast to {mu.shape}, got shape {n.shape}") from None
         return MaskedBinomial(mu, jnp.asarray(n, dtype=mu.dtype), state_mask)
-
-
-def _nested_tuple(x: Any) -> Any:
-    return tuple(_nested_tuple(v) for v in x) if isinstance(x, list) else x
 
 
 @dataclass(frozen=True)
@@ -381,7 +373,8 @@ class Arrivals(ObservationModel):
     group_size: int = 1
 
     kind: ClassVar[str] = "counts"
-    needs: ClassVar[str] = "probabilities"
+    needs: ClassVar[str] = "hazards"
+    rows_independent: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         n = self.group_size

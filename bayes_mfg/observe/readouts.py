@@ -15,10 +15,11 @@ shares of every state). A *readout* ``R`` maps the equilibrium flow on the game'
   infections when the susceptibles only decrease);
 * :class:`Hazard`: the probability that an agent still outside an absorbing set at
   ``t_{k-1}`` enters it by ``t_k`` (arrivals of a finite group observed as counts per
-  interval: ``Binomial(at-risk count, hazard)`` factorises their multinomial exactly).
+  interval: ``Binomial(at-risk count, hazard)`` factorises their multinomial exactly, see
+  :class:`~bayes_mfg.observe.Arrivals`).
 
 The first three are linear in ``mu``, so the implicit gradient of the equilibrium carries through
-them unchanged. Every readout says what its outputs are (:attr:`Readout.values`): rows on
+them unchanged. Every readout says what its outputs are (:attr:`Readout.output_kind`): rows on
 the simplex (``"shares"``), entries in [0, 1] (``"probabilities"``), entries >= 0
 (``"nonnegative"``) or any real number (``"real"``). An observation model states what it
 needs (``ObservationModel.needs``) and a model pairing them is checked when it is built.
@@ -33,7 +34,7 @@ The share of a 5-cell grid's right half and a histogram of 2 bins:
 >>> print(np.asarray(right(mu, np.array([0, 1]))).ravel())
 [0.4 0.7]
 >>> bins = bm.observe.CoarseGrain([0, 0, 1, 1, 1])
->>> bins(mu, np.array([1])).round(3).tolist(), bins.values
+>>> bins(mu, np.array([1])).round(3).tolist(), bins.output_kind
 ([[0.1, 0.9]], 'shares')
 """
 
@@ -50,12 +51,29 @@ __all__ = ["VALUE_KINDS", "CoarseGrain", "Hazard", "Increments", "Linear", "Read
 
 Array = jax.Array
 
-#: What a readout's outputs are, from the narrowest to the widest.
-VALUE_KINDS = ("shares", "probabilities", "nonnegative", "real")
+#: What a readout's outputs are, from the narrowest to the widest; ``"hazards"`` (the
+#: entry probabilities of :class:`Hazard`, conditional on being still outside) are
+#: probabilities, but only a model of entry counts (:class:`~bayes_mfg.observe.Arrivals`)
+#: may read probabilities as hazards.
+VALUE_KINDS = ("shares", "hazards", "probabilities", "nonnegative", "real")
 
 
 def accepts(needs: str, values: str) -> bool:
-    """Whether a model needing ``needs`` accepts outputs of kind ``values`` (narrower is fine)."""
+    """Whether a model needing ``needs`` accepts outputs of kind ``values``: a narrower kind is
+    fine, except that ``"hazards"`` are needed by name (shares or plain probabilities are
+    not hazards, and hazards are not shares).
+
+    Examples
+    --------
+    >>> from bayes_mfg.observe.readouts import accepts
+    >>> accepts("probabilities", "hazards"), accepts("hazards", "probabilities"), accepts("hazards", "shares")
+    (True, False, False)
+    """
+    for kind in (needs, values):
+        if kind not in VALUE_KINDS:
+            raise ValueError(f"unknown kind of values {kind!r}: expected one of {VALUE_KINDS}")
+    if needs == "hazards" or needs == "shares":
+        return values == needs
     return VALUE_KINDS.index(values) <= VALUE_KINDS.index(needs)
 
 
@@ -98,13 +116,13 @@ class Readout(abc.ABC):
     A readout is called as ``readout(mu, idx)`` with ``mu`` the flow on the game's grid
     ``(..., N, d)`` and ``idx`` the ``(n_obs,)`` grid indices of the observation times; it
     returns ``(..., n_obs, k)``. Subclasses set :attr:`n_states`, :attr:`names` and
-    :attr:`values` and implement :meth:`__call__`.
+    :attr:`output_kind` and implement :meth:`__call__`.
 
     Examples
     --------
     >>> import bayes_mfg as bm
     >>> r = bm.observe.Linear([[1.0, 0.0, 0.0]])
-    >>> r.n_states, r.n_outputs, r.names, r.values
+    >>> r.n_states, r.n_outputs, r.names, r.output_kind
     (3, 1, ('f0',), 'probabilities')
     """
 
@@ -123,7 +141,7 @@ class Readout(abc.ABC):
 
     @property
     @abc.abstractmethod
-    def values(self) -> str:
+    def output_kind(self) -> str:
         """What the outputs are: one of :data:`VALUE_KINDS`."""
 
     @property
@@ -167,7 +185,11 @@ class _Weighted(Readout):
 
 
 class _OverIntervals(_Weighted):
-    """Readouts of what happens over the observation intervals ``(t_{k-1}, t_k]``, ``t_{-1} = 0``."""
+    """Readouts of what happens over the observation intervals ``(t_{k-1}, t_k]``, ``t_{-1} = 0``.
+
+    The first interval of a data set starts at ``t = 0`` (the flow's start): data that
+    begin later (a forecast window) must carry the flow from ``t = 0``, or their first
+    row counts everything since ``t = 0``."""
 
     def check_times(self, idx: np.ndarray) -> None:
         if len(idx) and int(idx[0]) == 0:
@@ -217,7 +239,7 @@ class Linear(_Weighted):
         self._labels = _names(names, w.shape[0], "f")
 
     @property
-    def values(self) -> str:
+    def output_kind(self) -> str:
         return _kind_of(self.weights)
 
 
@@ -278,7 +300,7 @@ class CoarseGrain(_Weighted):
         return self.weights
 
     @property
-    def values(self) -> str:
+    def output_kind(self) -> str:
         return "shares"
 
 
@@ -323,7 +345,7 @@ class Increments(_OverIntervals):
         self.nonnegative = nonnegative
 
     @property
-    def values(self) -> str:
+    def output_kind(self) -> str:
         return "nonnegative" if self.nonnegative else "real"
 
     def __call__(self, mu: Any, idx: Any) -> Array:
@@ -340,13 +362,16 @@ class Hazard(_OverIntervals):
         h_k = (A_{t_k} - A_{t_{k-1}}) / (1 - A_{t_{k-1}}),     t_{-1} = 0,
 
     the probability that an agent still outside at ``t_{k-1}`` is inside by ``t_k``. For
-    ``n`` independent agents whose entry times follow the flow, the counts ``c_k`` entering
-    in each interval are ``Multinomial(n, (A_{t_0} - A_0, ..., 1 - A_{t_K}))``, which
+    ``n`` independent agents outside at ``t = 0`` whose entry times follow the flow, the
+    counts ``c_k`` entering in each interval are multinomial with the cell probabilities
+    ``(A_{t_0} - A_0, ..., A_{t_K} - A_{t_{K-1}}, 1 - A_{t_K}) / (1 - A_0)``, which
     factorises exactly into ``c_k ~ Binomial(r_k, h_k)`` with ``r_k = n - sum_{l<k} c_l``
-    the agents still outside (:func:`at_risk`). So a
-    ``Binomial(total_count=at_risk(counts, n))`` on this readout is the exact likelihood of
-    the arrival counts, one factor per (trajectory, interval), and a trajectory's sum of
-    factors is its multinomial log-likelihood (leave-one-trajectory-out is exact).
+    the agents still outside (:func:`at_risk`): :class:`~bayes_mfg.observe.Arrivals` on
+    this readout is the exact likelihood of the arrival counts, one factor per
+    (trajectory, interval), and a trajectory's sum of factors is its multinomial
+    log-likelihood (leave-one-trajectory-out is exact; leaving out one interval is not,
+    because the later numbers at risk depend on it). Its outputs are of kind
+    ``"hazards"``: probabilities that only an entry-count model reads as such.
 
     Parameters
     ----------
@@ -373,8 +398,8 @@ class Hazard(_OverIntervals):
         self._labels = (name,)
 
     @property
-    def values(self) -> str:
-        return "probabilities"
+    def output_kind(self) -> str:
+        return "hazards"
 
     def __call__(self, mu: Any, idx: Any) -> Array:
         inside, before = self._ends(mu, idx)

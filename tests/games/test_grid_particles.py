@@ -180,6 +180,10 @@ def test_bin_masses_spread_each_cell_over_the_bins():
                                [[1, 0], [0.5, 0.5], [0, 1], [0, 1], [0, 1]], atol=1e-15)
     circle = Grid.circle(4)  # the cell of x = 0 is [-1/8, 1/8]: half of it wraps into the last bin
     np.testing.assert_allclose(bin_masses(circle, np.eye(4)[0], 4), [0.5, 0, 0, 0.5], atol=1e-15)
+    # edges past one period would count the wrapped cells twice (the masses summed to 1.5)
+    with pytest.raises(ValueError, match="periodic"):
+        bin_masses(circle, np.ones(4) / 4, [-0.25, 0.5, 1.25])
+    assert float(bin_masses(circle, np.ones(4) / 4, [0.0, 0.3, 1.0]).sum()) == pytest.approx(1.0, abs=1e-14)
     box = Grid.box((3, 3))
     mu = np.random.default_rng(0).dirichlet(np.ones(9))
     assert abs(float(bin_masses(box, mu, (2, 3)).sum()) - 1.0) < 1e-14

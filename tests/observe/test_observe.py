@@ -395,7 +395,7 @@ def test_jit_and_vmap_agree_with_eager(rng, mu):
 def test_wrong_data_kind_names_the_fitting_models(rng, mu):
     counts = observations(rng, mu, "counts")
     fractions = observations(rng, mu, "fractions")
-    with pytest.raises(ValueError, match="data.kind is 'counts'.*Multinomial, Binomial, Poisson or NegativeBinomial"):
+    with pytest.raises(ValueError, match="data.kind is 'counts'.*Multinomial, Binomial, Poisson, NegativeBinomial or Arrivals"):
         Dirichlet()("y", mu, counts)
     with pytest.raises(ValueError, match="data.kind is 'fractions'.*Dirichlet or LogisticNormal"):
         Poisson()("y", mu, fractions)

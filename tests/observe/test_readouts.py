@@ -8,6 +8,7 @@ import numpyro.distributions as dist
 import pytest
 from numpyro.handlers import seed, substitute, trace
 from scipy import stats
+from scipy.special import gammaln
 
 import bayes_mfg as bm
 from bayes_mfg.data import Observations
@@ -45,7 +46,7 @@ def test_linear_is_the_weighted_sum_at_the_observed_times(flow, rng):
 @pytest.mark.parametrize("w, kind", [([[0, 1, 1, 0, 0.5]], "probabilities"), ([[0, 2.0, 0, 0, 0]], "nonnegative"),
                                      ([[-1.0, 0, 0, 0, 1]], "real")])
 def test_linear_says_what_its_outputs_are(w, kind):
-    assert Linear(w).values == kind
+    assert Linear(w).output_kind == kind
 
 
 def test_coarse_grain_bins_are_shares_and_a_split_matrix_is_allowed(flow):
@@ -55,7 +56,7 @@ def test_coarse_grain_bins_are_shares_and_a_split_matrix_is_allowed(flow):
     np.testing.assert_allclose(out[..., 0], flow[..., 0] + flow[..., 1], atol=1e-14)
     split = np.array([[1, 0.5, 0, 0, 0], [0, 0.5, 1, 1, 1]])
     np.testing.assert_allclose(np.asarray(CoarseGrain(split)(flow, [3]))[:, 0, 0], flow[:, 3, 0] + 0.5 * flow[:, 3, 1])
-    assert bins.values == "shares" and bins.names == ("a", "b", "c")
+    assert bins.output_kind == "shares" and bins.names == ("a", "b", "c")
 
 
 def test_increments_are_differences_over_observation_intervals(flow):
@@ -68,7 +69,7 @@ def test_increments_are_differences_over_observation_intervals(flow):
     np.testing.assert_allclose(out.sum(-1), flow[:, 6, 0] - flow[:, 0, 0], atol=1e-14)
     with pytest.raises(ValueError, match="first observation time must be > 0"):
         Increments(w).check_times(np.array([0, 3]))
-    assert Increments(w).values == "real" and Increments(w, nonnegative=True).values == "nonnegative"
+    assert Increments(w).output_kind == "real" and Increments(w, nonnegative=True).output_kind == "nonnegative"
 
 
 @pytest.mark.parametrize("make, match", [
@@ -115,25 +116,33 @@ def test_binomial_and_normal_models_declare_their_sites(rng):
     assert "z_scale" in tr and tr["z"]["value"].shape == (2, 3, 1)
     with pytest.raises(ValueError, match="total_count is required"):
         Binomial(total_count=None)
+    with pytest.raises(ValueError, match="total_count is required"):
+        Binomial()
+    with pytest.raises(ValueError, match="the same for every trajectory"):
+        Binomial(total_count=np.full((2, 3, 1), 5))
     with pytest.raises(ValueError, match=">= 0"):
         Binomial(total_count=-1)
 
 
-def test_a_histogram_of_agents_is_a_permutation_invariant_likelihood(rng):
-    """Multinomial(n, A mu) of bin counts = the likelihood of the agents' bins, whatever their order,
-    up to the multinomial coefficient."""
+def test_a_histogram_of_agents_is_their_likelihood_up_to_the_multinomial_coefficient(rng):
+    """log Multinomial(bin counts; n, A mu) = sum over agents of log p(agent's bin) + log(n! / prod c_b!):
+    the histogram carries all the agents' information about mu (the counts are sufficient)."""
     mu = rng.dirichlet(np.ones(D))
     bins = CoarseGrain([0, 0, 1, 2, 2])
     probs = np.asarray(bins(mu[None], [0]))[0]
+    np.testing.assert_allclose(probs, [mu[0] + mu[1], mu[2], mu[3] + mu[4]], atol=1e-15)
     agents = rng.choice(3, size=42, p=probs)
     counts = np.bincount(agents, minlength=3).astype(float)
     lp = float(Multinomial().distribution(probs[None]).log_prob(counts[None])[0])
-    coef = stats.multinomial.logpmf(counts, 42, probs) - np.sum(counts * np.log(probs))
-    for perm in (agents, rng.permutation(agents)):
-        assert lp == pytest.approx(np.log(probs[perm]).sum() + coef, abs=1e-10)
+    log_coef = gammaln(43.0) - gammaln(counts + 1.0).sum()
+    assert lp == pytest.approx(np.log(probs[agents]).sum() + log_coef, abs=1e-10)
 
 
 def test_observations_of_real_values():
+    with pytest.raises(ValueError, match="n_states must be an int >= 2"):
+        Observations.from_arrays(np.ones((1, 2, 1)), times=[0.0, 1.0], kind="values", n_states="3")
+    with pytest.raises(ValueError, match="pass n_states=3"):
+        Observations.from_arrays(np.ones((1, 2, 1)), times=[0.0, 1.0], kind="values", mu0=[[0.5, 0.5, 0.0]])
     data = Observations.from_arrays(np.array([[-0.5], [0.25]]), times=[0.0, 1.0], kind="values")
     assert data.n_states == 1 and data.values[0, 0, 0] == -0.5
     with pytest.raises(ValueError, match="no shares"):
@@ -197,6 +206,10 @@ def test_gradient_through_a_readout_matches_finite_differences():
     (dict(observation=Poisson(), readout=Increments([-1.0, 0, 0])), "Poisson needs nonnegative"),
     (dict(observation=Normal(), readout=Linear([[0, 1.0]])), "readout reads 2 states but the game has 3"),
     (dict(observation=Normal(), readout="S"), "readout must be a bayes_mfg.observe.Readout"),
+    # entry counts need the entry hazards: shares or plain functionals are not hazards
+    (dict(observation=bm.observe.Arrivals(42)), "Arrivals needs hazards but the equilibrium shares"),
+    (dict(observation=bm.observe.Arrivals(42), readout=Linear([[0, 1.0, 0]])), "Arrivals needs hazards"),
+    (dict(observation=Dirichlet(100.0), readout=bm.observe.Hazard([0, 0, 1.0])), "Dirichlet needs shares"),
 ])
 def test_a_model_refuses_a_readout_its_observation_cannot_use(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -254,7 +267,7 @@ def test_hazard_binomials_factorise_the_multinomial_of_arrival_counts(rng):
     risk = bm.observe.at_risk(counts[None, :-1], 42)
     lp = float(MaskedBinomial(h, risk).log_prob(counts[None, :-1, None].astype(float)).sum())
     assert lp == pytest.approx(stats.multinomial.logpmf(counts, 42, probs), abs=1e-10)
-    assert hazard.values == "probabilities"
+    assert hazard.output_kind == "hazards"
     with pytest.raises(ValueError, match="exceed n_agents"):
         bm.observe.at_risk([[30, 20]], 42)
     with pytest.raises(ValueError, match="indicator must be one"):
@@ -262,12 +275,13 @@ def test_hazard_binomials_factorise_the_multinomial_of_arrival_counts(rng):
 
 
 def test_arrivals_read_the_numbers_at_risk_off_the_counts(rng):
-    """Arrivals(n) is Binomial(at_risk(counts, n)) row by row, and its draws are whole groups."""
+    """Arrivals(n) is the binomial of the numbers at risk (at_risk(counts, n)) row by row, and its
+    draws are whole groups."""
     h = rng.uniform(0.05, 0.6, size=(3, 6, 1))
     counts = np.stack([rng.multinomial(42, np.r_[hj * np.cumprod(np.r_[1.0, 1 - hj[:-1]]),
                                                  np.prod(1 - hj)])[:-1] for hj in h[..., 0]])[..., None]
     arrivals = bm.observe.Arrivals(group_size=42).distribution(h)
-    binomial = Binomial(total_count=bm.observe.at_risk(counts, 42)).distribution(h)
+    binomial = MaskedBinomial(jnp.asarray(h), jnp.asarray(bm.observe.at_risk(counts, 42)))
     np.testing.assert_allclose(arrivals.log_prob(counts.astype(float)), binomial.log_prob(counts.astype(float)),
                                atol=1e-10)
     draws = np.asarray(arrivals.sample(jax.random.PRNGKey(0), (4000,)))
