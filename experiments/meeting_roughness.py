@@ -1,17 +1,16 @@
-"""Why NUTS stalls on the meeting game: kinks in the gradient of its log density.
+"""Why NUTS stalls on the meeting game: narrow bands where the equilibrium moves steeply.
 
-The upwind chain's rates use the positive and negative parts of the best-response drift,
-``v^+ = max(v, 0)`` and ``v^- = max(-v, 0)``: the flow is continuous in the parameters but
-its derivative jumps wherever a cell's optimal drift changes sign at some time. With little
-diffusion per cell (cell Peclet number ``|v| h / (sigma^2 / 2)`` large) those jumps are large
-and many, and NUTS's step-size adaptation, which needs a smooth potential, shrinks the step
-until the trees hit their maximum depth.
+For the data of :mod:`experiments.meeting_recovery` (3 meetings) this measures
 
-For the data of :mod:`experiments.meeting_recovery` (3 meetings) this measures, along each
-unconstrained direction through the prior medians, the derivative of the gradient of the
-potential on 101 points of [-0.05, 0.05] (finite differences of the exact gradient): its
-median (the smooth curvature) and its extremes (the jumps), for the experiment's game and
-for variants; and the step sizes and tree sizes of 10 warm-up iterations of NUTS.
+* along each unconstrained direction through the prior medians, the derivative of the
+  gradient of the potential on 101 points of [-0.05, 0.05] (finite differences of the exact
+  gradient): its median (the smooth curvature) and its extremes, for the experiment's game
+  and for variants;
+* along the waiting cost (the other weights fixed), the solver's iterations and the start
+  time of every meeting: where the fixed-point map's Jacobian nears an eigenvalue 1 the damped
+  Picard iterations spike and the start time moves many times faster than elsewhere (a
+  near-fold of the equilibrium: waiting longer delays the quorum, which makes waiting dearer);
+* the step sizes and tree sizes of 10 warm-up iterations of NUTS.
 
 Run::
 
@@ -25,10 +24,12 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import MCMC, NUTS, init_to_median
 from numpyro.infer.util import initialize_model
 
+import bayes_mfg as bm
 from bayes_mfg.inference.failures import without_reports
 from benchmarks._timing import save_report
 from experiments.meeting_recovery import meeting_problem
@@ -49,6 +50,21 @@ def roughness(model, data, directions=("waiting", "lateness")) -> dict:
         dg = np.diff(g) / np.diff(ts)
         out[k] = {"median": float(np.median(dg)), "min": float(dg.min()), "max": float(dg.max())}
     return out
+
+
+def line_scan(model, data, base: dict, name: str = "waiting", values=np.linspace(0.60, 0.64, 21)) -> dict:
+    """Solver iterations and start times ``T_j`` of every meeting along ``name``."""
+    game = model.game
+    mu0 = jnp.asarray(data.mu0)
+    iters, starts = [], []
+    for v in values:
+        p = game.params(**{**base, name: float(v)})
+        eq = jax.vmap(lambda m, p=p: bm.equilibrium(game, p, m, solver=model.solver))(mu0)
+        if not bool(np.all(eq.info.converged)):
+            raise RuntimeError(f"{name} = {v}: a solve did not converge")
+        iters.append(np.asarray(eq.info.iterations).tolist())
+        starts.append([float(game.start_time(eq.mu[j], p)) for j in range(mu0.shape[0])])
+    return {"values": np.asarray(values).tolist(), "iterations": iters, "start_time": starts, "base": base}
 
 
 def warmup(model, data, n: int = 10) -> dict:
@@ -72,10 +88,16 @@ def main(argv: list[str] | None = None) -> dict:
     for name, r in rows.items():
         for k, v in r.items():
             print(f"| {name} | {k} | {v['median']:.0f} | {v['min']:.0f} | {v['max']:.0f} |")
+    scan = line_scan(model, data, {"quorum": 0.7, "lateness": 1.2, "inconvenience": 0.73})
+    it, st = np.array(scan["iterations"]), np.array(scan["start_time"])
+    slope = np.abs(np.diff(st, axis=0)) / np.diff(scan["values"])[:, None]
+    print("\n| meeting | Picard iterations (min-max) | |dT/d waiting| (median) | (max) |\n|---|---|---|---|")
+    for j in range(it.shape[1]):
+        print(f"| {j} | {it[:, j].min()}-{it[:, j].max()} | {np.median(slope[:, j]):.2f} | {slope[:, j].max():.2f} |")
     warm = warmup(model, data)
     print(f"\nNUTS warm-up (experiment's game): steps per iteration {warm['num_steps']}, "
           f"step sizes {warm['step_size']}")
-    return save_report(RESULTS_PATH, t0, False, roughness=rows, warmup=warm)
+    return save_report(RESULTS_PATH, t0, False, roughness=rows, line_scan=scan, warmup=warm)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ from experiments import meeting_recovery
 
 @pytest.mark.slow
 @pytest.mark.xfail(run=False, strict=True, reason=(
-    "known unmet (issue 23, item 9): NUTS's step size collapses to ~1e-3 on the kinked gradient of the upwind "
-    "scheme at sigma = 0.1 and runs for hours; see docs/grid_games.md and experiments/meeting_roughness.py"))
+    "known unmet (issue 23, item 9): NUTS's step size collapses to ~1e-3 near a fold of the equilibrium "
+    "(sigma = 0.1) and runs for hours; see docs/grid_games.md and experiments/meeting_roughness.py"))
 def test_meeting_game_nuts_recovers_quorum_and_costs(tmp_path):
     out = tmp_path / "meeting.json"
     meeting_recovery.main(["--meetings", "12", "--warmup", "400", "--samples", "400", "--dense", "--out", str(out)])
