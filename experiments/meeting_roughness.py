@@ -52,8 +52,10 @@ def roughness(model, data, directions=("waiting", "lateness")) -> dict:
     return out
 
 
-def line_scan(model, data, base: dict, name: str = "waiting", values=np.linspace(0.60, 0.64, 21)) -> dict:
-    """Solver iterations and start times ``T_j`` of every meeting along ``name``."""
+def line_scan(model, data, base: dict, name: str = "waiting", values: tuple = (0.60, 0.64, 21)) -> dict:
+    """Solver iterations and start times ``T_j`` of every meeting along ``name`` on
+    ``np.linspace(*values)``."""
+    values = np.linspace(*values)
     game = model.game
     mu0 = jnp.asarray(data.mu0)
     iters, starts = [], []
