@@ -23,9 +23,9 @@ matrix is ever built, and the default implicit Euler scheme is stable for every 
 
 A game on a grid subclasses :class:`GridGame` with ``cost_specs``, ``running_cost``
 (``F``) and ``terminal_cost`` (``g``); :class:`~bayes_mfg.games.GridLinearQuadratic` is the
-reference one (a Gaussian equilibrium with a closed form). Every grid game also has the
-parameter ``cost_residual`` ``r(t, x)`` (shape ``(d,)``, default 0; not GridDynamics, which has no costs) added to ``F``: a
-state-shared neural field on it (:class:`~bayes_mfg.paths.NeuralField`) makes the game plus a
+reference one (a Gaussian equilibrium with a closed form). Every grid game but
+:class:`GridDynamics` (which has no costs) also has the parameter ``cost_residual``
+``r(t, x)`` (shape ``(d,)``, default 0) added to ``F``: a state-shared neural field on it (:class:`~bayes_mfg.paths.NeuralField`) makes the game plus a
 learned residual cost, still an equilibrium. :class:`GridDynamics` is the no-game baseline on
 the same grid: a learned drift field, no HJB.
 """
@@ -312,8 +312,8 @@ class GridDynamics(GridGame):
     ``a[x, x +- h_k e_k] = sigma^2 / (2 h_k^2) + b_k^{+-}(x) / h_k``. The rates do not
     depend on any value function (the engine's backward sweep still runs, on zero costs,
     and its result is not used) nor on ``mu``, so the "equilibrium" is reached in one
-    application of the map. It has no costs, hence no ``cost_residual``. With a :class:`~bayes_mfg.paths.NeuralField` on ``drift`` it is a neural
-    Fokker–Planck model of the flow, the baseline a fitted game must beat.
+    application of the map. It has no costs, hence no ``cost_residual``. With a
+    :class:`~bayes_mfg.paths.NeuralField` on ``drift`` it is a neural Fokker–Planck model of the flow, the baseline a fitted game must beat.
 
     Parameters
     ----------
