@@ -166,7 +166,7 @@ class CalibrationModel:
         if self.readout is not None:
             if not isinstance(self.readout, Readout):
                 raise TypeError(f"readout must be a bayes_mfg.observe.Readout or None, got {type(self.readout).__name__}")
-            self.readout.check_game(self.game.n_states)
+            self.readout.bind(self.game)
         reads_data = sorted(k for k, p in self.paths.items() if p.uses_mu_input)
         if reads_data and (self.readout is not None or self.observation.kind == "values"):
             why = ("with a readout the data's columns are not the game's states" if self.readout is not None
@@ -395,11 +395,14 @@ class CalibrationModel:
         fixed = game.params(**self.fixed)
         fixed = {k: v for k, v in fixed.items() if k in self.fixed}
 
-        def solve(theta_j, mu0_j):
-            eq = equilibrium(game, {**fixed, **theta_j}, mu0_j, solver=self.solver, adjoint=self.adjoint)
-            return eq.mu, eq.info
+        reads_eq = self.readout is not None and self.readout.reads_equilibrium
 
-        mu, info = jax.vmap(solve)(theta, mu0)
+        def solve(theta_j, mu0_j):
+            p = {**fixed, **theta_j}
+            eq = equilibrium(game, p, mu0_j, solver=self.solver, adjoint=self.adjoint)
+            return eq.mu, eq.info, (self.readout.from_equilibrium(game, eq, p) if reads_eq else None)
+
+        mu, info, read = jax.vmap(solve)(theta, mu0)
         ok = info.converged & jnp.all(jnp.isfinite(mu), axis=(-2, -1))
         numpyro.deterministic("solver_converged", ok)
         numpyro.deterministic("solver_iterations", info.iterations)
@@ -413,7 +416,9 @@ class CalibrationModel:
         if self.record_mu:
             numpyro.deterministic("mu", mu_obs)
         if self.readout is not None:
-            mu_obs = self.readout(mu, idx)
+            if reads_eq:  # what the readout reads of the equilibrium (flows), 0 for a failed solve
+                read = jnp.where(ok.reshape(-1, *([1] * (read.ndim - 1))), read, 0.0)
+            mu_obs = self.readout(read if reads_eq else mu, idx)
             if self.record_mu:
                 numpyro.deterministic("readout", mu_obs)
         if observe:
@@ -424,4 +429,4 @@ class CalibrationModel:
                 self.observation("obs", mu_obs, data)
         else:
             total = jnp.where(data.mask, data.values, 0.0).sum(-1) if data.kind == "counts" else None
-            self.observation("obs", mu_obs, None, total_count=total)
+            self.observation("obs", mu_obs, None, total_count=total, times=data.times)

@@ -129,7 +129,7 @@ def simulate(
     if readout is not None:
         if not isinstance(readout, Readout):
             raise TypeError(f"readout must be a bayes_mfg.observe.Readout or None, got {type(readout).__name__}")
-        readout.check_game(game.n_states)
+        readout.bind(game)
         if observation is None and readout.output_kind != "shares":
             raise ValueError(f"readout gives {readout.output_kind}, not shares: pass an observation model "
                              "(e.g. Normal, Binomial, Poisson) to simulate its data")
@@ -141,6 +141,9 @@ def simulate(
     idx = time_indices(t_obs, grid)
     if readout is not None:
         readout.check_times(idx)
+        if readout.reads_equilibrium and n_agents is not None:
+            raise ValueError(f"n_agents: {type(readout).__name__} reads the equilibrium's flows, not a finite "
+                             "population's (pass n_agents=None)")
 
     functions = {k: v for k, v in truth.items() if callable(v)}
     constants = {k: v for k, v in truth.items() if not callable(v)}
@@ -178,7 +181,12 @@ def simulate(
         )
         shares = np.asarray(counts) / n_agents
 
-    at_obs = jnp.asarray(shares[:, idx, :]) if readout is None else readout(jnp.asarray(shares), idx)
+    if readout is None:
+        at_obs = jnp.asarray(shares[:, idx, :])
+    elif readout.reads_equilibrium:  # flows of the equilibrium (a finite population's are not simulated)
+        at_obs = readout(jax.vmap(lambda e: readout.from_equilibrium(sim_game, e, params))(eq), idx)
+    else:
+        at_obs = readout(jnp.asarray(shares), idx)
     if observation is None:
         values, kind = np.asarray(at_obs), "fractions"
     else:

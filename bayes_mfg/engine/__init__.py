@@ -23,6 +23,7 @@ from bayes_mfg.engine.epsilon_nash import EpsilonNash, epsilon_nash
 from bayes_mfg.engine.exploitability import exploitability
 from bayes_mfg.engine.family import BestResponse, Family, Solution, family_of, register_family
 from bayes_mfg.engine.fixed_point import AbstractSolver, FixedPointState, SolverState, default_tol, iterate, unroll
+from bayes_mfg.engine.flows import transition_flows
 from bayes_mfg.engine.linear_solvers import GMRES, AbstractLinearSolver, BiCGStab, Neumann, Richardson, WithFallback
 from bayes_mfg.engine.mirror_descent import MirrorDescentState, OnlineMirrorDescent, PolicyMap
 from bayes_mfg.engine.solve import (
@@ -48,6 +49,7 @@ __all__ = [
     "dense_rates",
     "transition_matrix",
     "max_jump_probability",
+    "transition_flows",
     "Equilibrium",
     "SolverInfo",
     "Status",

@@ -251,6 +251,13 @@ class _ContinuousTime(Family):
             raise TypeError("for a continuous-time game, policy must be the Equilibrium whose controls are scored")
         return _exploitability(game, params, mu0, policy, _best_game(game, regularised))
 
+    def transition_flows(self, game, eq, params):
+        """``o_n(x) a_n[x, y]``: the scheme's occupation of ``x`` over step ``n`` times the rate."""
+        scheme, structure, dt = game.scheme, game.structure, game.dt
+        occ = jax.vmap(lambda m, m_next, r: scheme.occupation(structure, m, m_next, r, dt))(
+            eq.mu[:-1], eq.mu[1:], eq.rates)
+        return occ[..., None] * structure.off_diagonal(eq.rates)
+
     def sample_flow(self, game, params, mu0, policy, n_agents, key):
         if getattr(policy, "value", None) is None:
             raise TypeError("for a continuous-time game, policy must be the Equilibrium whose controls are played")

@@ -154,6 +154,16 @@ class _DiscreteTime(Family):
     def map_fn(self, game):
         return _PolicyBestResponse(game, self)
 
+    def transition_flows(self, game, eq, params):
+        """``mu_t(x) sum_a pi_t(a | x) P_t[x, a, y]``: the mass moving ``x -> y`` (``y != x``) from ``t`` to ``t + 1``."""
+        structure = game.structure
+
+        def step(mu_t, pi_t, p_t):
+            moves = jnp.einsum("xa,xak->xk", pi_t, game.transition(mu_t, p_t))
+            return mu_t[:, None] * structure.off_diagonal(moves)
+
+        return jax.vmap(step)(eq.mu[:-1], eq.policy[:-1], head(params))
+
     def exploitability(self, game, params, mu0, policy, regularised):
         """``policy``: an ``(N, d, A)`` array ``pi_t(a | x)`` or an object with ``.policy``."""
         pi = jnp.asarray(getattr(policy, "policy", policy), dtype=mu0.dtype)

@@ -130,6 +130,13 @@ class Family(abc.ABC):
         """
         raise NotImplementedError(f"the game family {type(self).__name__} does not define exploitability")
 
+    def transition_flows(self, game: Any, eq: Any, params: Params) -> Array:
+        """``(N - 1, d, K)``: the mass moving along each jump (or kernel column) over each step
+        of a solved equilibrium ``eq`` (:func:`bayes_mfg.engine.transition_flows`, which
+        validates the arguments and calls this). Optional: the default raises
+        ``NotImplementedError``."""
+        raise NotImplementedError(f"the game family {type(self).__name__} does not define transition flows")
+
     def sample_flow(self, game: Any, params: Params, mu0: Array, policy: Any, n_agents: int, key: Array) -> Array:
         """``(N, d)``: the empirical flow of ``n_agents`` agents, drawn from ``mu0``, each playing
         ``policy`` in the population they form (:func:`bayes_mfg.epsilon_nash`). Optional."""

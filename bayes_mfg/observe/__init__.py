@@ -41,11 +41,13 @@ Readouts
 --------
 The data's columns need not be the states: a :class:`Readout` maps the equilibrium flow to
 what is observed (:class:`Linear` functionals ``<w, mu_t>``, :class:`CoarseGrain`
-histogram bins, :class:`Increments` flows over the observation intervals, :class:`Hazard`
-entries into an absorbing set, with :func:`at_risk`) and the model
+histogram bins, :class:`Increments` changes over the observation intervals, :class:`Hazard`
+entries into an absorbing set, with :func:`at_risk`, :class:`Transitions` flows along
+jumps from the equilibrium's rates) and the model
 observes that (``CalibrationModel(..., readout=...)``). :class:`Binomial` (counts out of a
 known number of trials), :class:`Arrivals` (a group's entries per interval, the exact
-likelihood on a :class:`Hazard`) and :class:`Normal` (real values, ``kind="values"``) model
+likelihood on a :class:`Hazard`), :class:`ReportedCounts` (incidence counts with a reporting
+fraction and day-of-week effects) and :class:`Normal` (real values, ``kind="values"``) model
 independent entries such as one functional; each model states what it ``needs`` (shares,
 probabilities, non-negative or real values) and a model pairing it with a readout giving
 something else is refused.
@@ -79,8 +81,9 @@ from bayes_mfg.observe.models import (
     NegativeBinomial,
     Normal,
     Poisson,
+    ReportedCounts,
 )
-from bayes_mfg.observe.readouts import CoarseGrain, Hazard, Increments, Linear, Readout, at_risk
+from bayes_mfg.observe.readouts import CoarseGrain, Hazard, Increments, Linear, Readout, Transitions, at_risk
 
 __all__ = [
     "ObservationModel",
@@ -88,6 +91,7 @@ __all__ = [
     "Multinomial",
     "Poisson",
     "NegativeBinomial",
+    "ReportedCounts",
     "LogisticNormal",
     "Binomial",
     "Arrivals",
@@ -97,6 +101,7 @@ __all__ = [
     "CoarseGrain",
     "Increments",
     "Hazard",
+    "Transitions",
     "at_risk",
     "MaskedBinomial",
     "MaskedNormal",

@@ -193,7 +193,7 @@ class ObservationModel(abc.ABC):
 
     # ----------------------------------------------------------------- the NumPyro site
     def __call__(
-        self, name: str, mu: Any, data: Observations | None = None, *, total_count: Any = None
+        self, name: str, mu: Any, data: Observations | None = None, *, total_count: Any = None, times: Any = None
     ) -> Array:
         """Declare the sample site ``name`` (and ``f"{name}_<param>"`` for learned parameters).
 
@@ -212,6 +212,9 @@ class ObservationModel(abc.ABC):
         total_count
             Number of trials per row, an int or an array broadcastable to
             ``(n_traj, n_times)``: used by :class:`Multinomial` only (ignored by the others).
+        times
+            ``(n_times,)`` observation times when ``data`` is None (models with calendar
+            effects, :class:`ReportedCounts`, read them; the others ignore them).
 
         Returns
         -------
@@ -248,7 +251,8 @@ class ObservationModel(abc.ABC):
                     f"(n_traj, n_times, d), got {mu.shape}"
                 )
         total = self._call_total_count(total_count, data)
-        values = {f: numpyro.sample(f"{name}_{f}", getattr(self, f)) for f in self.learned}
+        learned = [f for f in self.param_fields if isinstance(getattr(self, f), dist.Distribution)]
+        values = {f: numpyro.sample(f"{name}_{f}", getattr(self, f)) for f in learned}
         if data is None:
             fn = self.distribution(mu, total_count=total, **values)
             return numpyro.sample(name, fn)

@@ -8,10 +8,11 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro
 import numpyro.distributions as dist
 
 from bayes_mfg.data import Observations
-from bayes_mfg.observe._base import ObservationModel, check_floor, check_total_count
+from bayes_mfg.observe._base import ObservationModel, check_floor, check_param, check_total_count
 from bayes_mfg.observe.distributions import (
     MaskedBinomial,
     MaskedDirichlet,
@@ -222,6 +223,133 @@ class NegativeBinomial(ObservationModel):
     def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
         mean = params["exposure"][..., None] * mu + self.rate_floor
         return MaskedNegativeBinomial(mean, params["concentration"][..., None], state_mask)
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class ReportedCounts(ObservationModel):
+    """Reported counts of a flow (incidence): a reporting fraction, day-of-week effects and
+    over-dispersion.
+
+    For a flow ``f_t`` (a share of the population per interval, e.g. a
+    :class:`~bayes_mfg.observe.Transitions` readout of ``S -> I``) the count reported for the
+    interval ending at ``t`` is negative binomial (NB2) with
+
+        mean = population * reporting * exp(w[day(t)]) * f_t + rate_floor,
+        variance = mean + mean^2 / concentration,
+
+    where ``w`` are seven day-of-week log effects summing to zero (site
+    ``f"{name}_weekday"``, prior ``ZeroSumNormal(weekday_scale)``: they move cases between
+    weekdays, not the weekly total) and ``day(t) = (weekday_origin + t - 1) mod 7`` the
+    weekday of the report day ``(t - 1, t]`` for times in days (``t = 1`` is the first day).
+
+    Attributes
+    ----------
+    population
+        Size of the population ``N`` (known, > 0).
+    reporting
+        The fraction of events reported, in (0, 1]: a known float or a prior (site
+        ``f"{name}_reporting"``, e.g. ``Beta(2, 5)``). It is confounded with the flow's
+        level (a larger epidemic seen less completely gives the same counts): it needs an
+        informative prior or data on the population's immunity.
+    concentration
+        Dispersion ``phi`` (> 0): a known float or a prior (site ``f"{name}_concentration"``).
+    weekday_origin
+        Weekday (0 = Monday ... 6 = Sunday) of the first day ``(0, 1]``; None (default): no
+        day-of-week effects. With it the observation times must be whole days.
+    weekday_scale
+        Prior scale of the log effects ``w`` (default 0.2: about +-20%).
+    rate_floor
+        Added to every mean so that zero flows never give mean 0.
+
+    Examples
+    --------
+    >>> import bayes_mfg as bm, numpy as np, numpyro.distributions as dist
+    >>> obs = bm.observe.ReportedCounts(population=1e6, reporting=0.4, concentration=dist.Exponential(0.1),
+    ...                                 weekday_origin=3)
+    >>> obs.learned
+    ('concentration', 'weekday')
+    >>> obs.weekdays([1, 2, 3, 4]).tolist()  # Thu, Fri, Sat, Sun
+    [3, 4, 5, 6]
+    >>> d = obs.distribution(np.array([[1e-3]]), concentration=20.0)
+    >>> d.mean.round(3).tolist()
+    [[400.0]]
+    """
+
+    population: float = 1.0
+    reporting: float | dist.Distribution = 1.0
+    concentration: float | dist.Distribution = 10.0
+    weekday_origin: int | None = None
+    weekday_scale: float = 0.2
+    rate_floor: float = 1e-12
+
+    kind: ClassVar[str] = "counts"
+    param_fields: ClassVar[tuple[str, ...]] = ("reporting", "concentration")
+    needs: ClassVar[str] = "nonnegative"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "population", check_param("ReportedCounts", "population", self.population))
+        if isinstance(self.population, dist.Distribution):
+            raise TypeError("ReportedCounts.population must be a known float (the population size), not a prior")
+        self._validate_params()
+        r = self.reporting
+        if not isinstance(r, dist.Distribution) and r > 1.0:
+            raise ValueError(f"ReportedCounts.reporting must be in (0, 1] (a fraction of the events), got {r}")
+        if isinstance(r, dist.Distribution):
+            upper = getattr(r.support, "upper_bound", None)
+            if upper is None or not bool(np.all(np.asarray(upper) <= 1.0)):
+                raise ValueError("ReportedCounts.reporting: a prior must have support in (0, 1] (e.g. Beta), "
+                                 f"got {type(r).__name__} with support {r.support}")
+        if self.weekday_origin is not None:
+            w = self.weekday_origin
+            if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 0 <= w <= 6:
+                raise ValueError(f"ReportedCounts.weekday_origin must be None or an int in 0..6 (0 = Monday), got {w!r}")
+            object.__setattr__(self, "weekday_origin", int(w))
+        object.__setattr__(self, "weekday_scale", check_param("ReportedCounts", "weekday_scale", self.weekday_scale))
+        if isinstance(self.weekday_scale, dist.Distribution):
+            raise TypeError("ReportedCounts.weekday_scale must be a known float > 0")
+        object.__setattr__(self, "rate_floor", check_floor("ReportedCounts", "rate_floor", self.rate_floor))
+
+    @property
+    def learned(self) -> tuple[str, ...]:
+        return super().learned + (("weekday",) if self.weekday_origin is not None else ())
+
+    @property
+    def weekday(self) -> dist.Distribution:
+        """The prior of the seven log effects (Monday first): ``ZeroSumNormal(weekday_scale)``."""
+        return dist.ZeroSumNormal(self.weekday_scale, event_shape=(7,))
+
+    def weekdays(self, times: Any) -> np.ndarray:
+        """``(n_times,)`` the weekday (0 = Monday) of the report day ``(t - 1, t]`` of every time."""
+        if self.weekday_origin is None:
+            raise ValueError("ReportedCounts.weekdays: no weekday_origin was given (no day-of-week effects)")
+        t = np.asarray(times, dtype=np.float64).reshape(-1)
+        days = np.rint(t)
+        if not np.allclose(t, days, atol=1e-9, rtol=0) or np.any(days < 1):
+            raise ValueError("times: day-of-week effects need observation times in whole days >= 1 "
+                             f"(the report day (t - 1, t]), got {t[:5].tolist()}...")
+        return ((self.weekday_origin + days.astype(np.int64) - 1) % 7).astype(np.int64)
+
+    def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
+        scale = self.population * params["reporting"][..., None]
+        return MaskedNegativeBinomial(scale * mu + self.rate_floor, params["concentration"][..., None], state_mask)
+
+    def __call__(self, name: str, mu: Any, data: Observations | None = None, *, total_count: Any = None,
+                 times: Any = None) -> Array:
+        """As :meth:`ObservationModel.__call__`; with day-of-week effects the site
+        ``f"{name}_weekday"`` is declared first and the times are ``data.times`` (or
+        ``times`` when ``data`` is None)."""
+        if self.weekday_origin is not None:
+            t = data.times if isinstance(data, Observations) else times
+            if t is None:
+                raise ValueError("times: ReportedCounts with day-of-week effects needs the observation times "
+                                 "(pass data or times=)")
+            day = self.weekdays(t)
+            w = numpyro.sample(f"{name}_weekday", self.weekday)
+            mu = jnp.asarray(mu) * jnp.exp(w)[day][:, None]
+        return super().__call__(name, mu, data, total_count=total_count)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ shares of every state). A *readout* ``R`` maps the equilibrium flow on the game'
 * :class:`Hazard`: the probability that an agent still outside an absorbing set at
   ``t_{k-1}`` enters it by ``t_k`` (arrivals of a finite group observed as counts per
   interval: ``Binomial(at-risk count, hazard)`` factorises their multinomial exactly, see
-  :class:`~bayes_mfg.observe.Arrivals`).
+  :class:`~bayes_mfg.observe.Arrivals`);
+* :class:`Transitions`: the mass moving along given jumps ``x -> y`` over each interval,
+  from the equilibrium's rates (incidence: new infections per day), exact for the scheme.
 
 The first three are linear in ``mu``, so the implicit gradient of the equilibrium carries through
 them unchanged. Every readout says what its outputs are (:attr:`Readout.output_kind`): rows on
@@ -47,7 +49,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["VALUE_KINDS", "CoarseGrain", "Hazard", "Increments", "Linear", "Readout", "accepts", "at_risk"]
+from bayes_mfg.engine.flows import transition_flows
+
+__all__ = ["VALUE_KINDS", "CoarseGrain", "Hazard", "Increments", "Linear", "Readout", "Transitions", "accepts",
+           "at_risk"]
 
 Array = jax.Array
 
@@ -159,6 +164,20 @@ class Readout(abc.ABC):
     def check_game(self, n_states: int) -> None:
         if n_states != self.n_states:
             raise ValueError(f"readout reads {self.n_states} states but the game has {n_states}")
+
+    #: Whether the readout reads the solved equilibrium (its rates or policy), not only ``mu``:
+    #: then :meth:`from_equilibrium` gives what :meth:`__call__` reads in place of ``mu``.
+    reads_equilibrium: ClassVar[bool] = False
+
+    def bind(self, game: Any) -> None:
+        """Refuse a game the readout cannot read (ValueError), before any solve; default:
+        :meth:`check_game` on its number of states."""
+        self.check_game(game.n_states)
+
+    def from_equilibrium(self, game: Any, eq: Any, params: Any) -> Array:
+        """What :meth:`__call__` reads, from one solved equilibrium (readouts with
+        :attr:`reads_equilibrium`); default: ``eq.mu``."""
+        return eq.mu
 
 
 class _Weighted(Readout):
@@ -405,6 +424,135 @@ class Hazard(_OverIntervals):
         inside, before = self._ends(mu, idx)
         outside = jnp.maximum(1.0 - before, jnp.finfo(inside.dtype).tiny)
         return jnp.clip((inside - before) / outside, 0.0, 1.0)
+
+
+def _as_pair_groups(pairs: Any) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """``pairs`` as outputs, each a tuple of ``(x, y)`` jumps (a single pair is a group of one)."""
+    def is_pair(p: Any) -> bool:
+        return (isinstance(p, (tuple, list)) and len(p) == 2
+                and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in p))
+
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, (tuple, list)) or not pairs:
+        raise TypeError("pairs must be a non-empty sequence of outputs, each an (x, y) pair of states or a "
+                        f"sequence of such pairs, got {pairs!r}")
+    if is_pair(pairs):
+        pairs = [pairs]
+    groups = []
+    for j, out in enumerate(pairs):
+        group = [out] if is_pair(out) else out
+        if isinstance(group, (str, bytes)) or not isinstance(group, (tuple, list)) or not group \
+                or not all(is_pair(p) for p in group):
+            raise TypeError(f"pairs[{j}] must be an (x, y) pair of int states or a non-empty sequence of them, "
+                            f"got {out!r}")
+        for x, y in group:
+            if x < 0 or y < 0 or x == y:
+                raise ValueError(f"pairs[{j}]: ({x}, {y}) is not a jump between two distinct states >= 0")
+        groups.append(tuple((int(x), int(y)) for x, y in group))
+    return tuple(groups)
+
+
+class Transitions(_OverIntervals):
+    """Flows: the mass moving along given jumps ``x -> y`` over each observation interval.
+
+    Output ``j`` at the ``k``-th observation time is
+
+        F_j(t_{k-1}, t_k) = sum_{(x, y) in P_j} sum_{n: t_{k-1} <= t_n < t_k} F_n[x, y],   t_{-1} = 0,
+
+    with ``F_n`` the equilibrium's transition flows on step ``n -> n+1``
+    (:func:`bayes_mfg.engine.transition_flows`: the scheme's occupation of ``x`` times the
+    equilibrium rate ``a*_n[x, y]``, or ``mu_t(x) P_t[x, y]`` for a discrete-time game), exact
+    for the discretised game. Times a population size ``N`` these are the means of counts of
+    events: newly infected per day (``S -> I``), arrivals, moves between zones. Unlike
+    :class:`Increments` it separates flows that a stock mixes (infections and vaccinations
+    both leave ``S``; inflow and outflow of a zone).
+
+    Parameters
+    ----------
+    pairs
+        The outputs: each an ``(x, y)`` pair of state indices, or a sequence of pairs whose
+        flows are summed (all jumps into a set). A game with neighbour rates can only
+        observe jumps between neighbours.
+    names
+        Labels of the outputs (default ``f0, f1, ...``).
+
+    Notes
+    -----
+    The outputs are non-negative, so :class:`~bayes_mfg.observe.Poisson`,
+    :class:`~bayes_mfg.observe.NegativeBinomial` and
+    :class:`~bayes_mfg.observe.ReportedCounts` (reporting fraction, day-of-week effects)
+    apply. The first observation time must be > 0.
+
+    Examples
+    --------
+    Daily new infections of an SIR epidemic:
+
+    >>> import bayes_mfg as bm, numpy as np
+    >>> game = bm.games.SIR(horizon=10.0, n_times=11)
+    >>> params = game.params(beta=0.6, gamma=0.2, c_infected=0.0)
+    >>> eq = bm.equilibrium(game, params, [0.99, 0.01, 0.0])
+    >>> cases = bm.observe.Transitions([(0, 1)], names=("new_infections",))
+    >>> cases.bind(game)
+    >>> daily = cases(cases.from_equilibrium(game, eq, params), np.arange(1, 11))
+    >>> daily.shape, bool(np.allclose(daily[:, 0], -np.diff(eq.mu[:, 0]), atol=1e-12))
+    ((10, 1), True)
+    """
+
+    reads_equilibrium: ClassVar[bool] = True
+
+    def __init__(self, pairs: Any, names: Sequence[str] | None = None) -> None:
+        self.pairs = _as_pair_groups(pairs)
+        k = len(self.pairs)
+        self.weights = np.eye(k)  # __call__ reads the (N, k) cumulative flows of the outputs
+        self.weights.setflags(write=False)
+        self._labels = _names(names, k, "f")
+        self._n_game_states = 1 + max(max(x, y) for g in self.pairs for x, y in g)
+
+    @property
+    def output_kind(self) -> str:
+        return "nonnegative"
+
+    def check_game(self, n_states: int) -> None:
+        if self._n_game_states > n_states:
+            raise ValueError(f"pairs name state {self._n_game_states - 1} but the game has {n_states} states "
+                             f"(0..{n_states - 1})")
+
+    def _slots(self, game: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For every output the ``(rows, columns)`` of its jumps in the layout of ``eq.rates``."""
+        table = getattr(getattr(game, "structure", None), "table", None)
+        out = []
+        for j, group in enumerate(self.pairs):
+            rows, cols = [], []
+            for x, y in group:
+                if table is None:
+                    k = y
+                else:
+                    hits = np.flatnonzero(table[x] == y)
+                    if hits.size == 0:
+                        raise ValueError(f"pairs[{j}]: {x} -> {y} is not a jump of this game (state {x} moves "
+                                         f"only to its neighbours {sorted(set(table[x].tolist()) - {x})})")
+                    k = int(hits[0])
+                rows.append(x)
+                cols.append(k)
+            out.append((np.array(rows), np.array(cols)))
+        return out
+
+    def bind(self, game: Any) -> None:
+        self.check_game(game.n_states)
+        self._slots(game)
+
+    def from_equilibrium(self, game: Any, eq: Any, params: Any) -> Array:
+        """``(N, k)`` cumulative flows ``C_n = sum_{m < n} F_m`` of the outputs (``C_0 = 0``)."""
+        flows = transition_flows(game, eq, params)
+        steps = jnp.stack([flows[:, rows, cols].sum(-1) for rows, cols in self._slots(game)], axis=-1)
+        return jnp.concatenate([jnp.zeros_like(steps[:1]), jnp.cumsum(steps, axis=0)], axis=0)
+
+    def __call__(self, cumulative: Any, idx: Any) -> Array:
+        """``(..., n_obs, k)`` flows over the intervals from the cumulative flows ``(..., N, k)``."""
+        now, before = self._ends(cumulative, idx)
+        return now - before
+
+    def __repr__(self) -> str:
+        return f"Transitions(pairs={[list(g) for g in self.pairs]}, names={self.names})"
 
 
 def at_risk(counts: Any, n_agents: Any) -> np.ndarray:

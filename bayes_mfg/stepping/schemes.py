@@ -89,6 +89,31 @@ class Scheme(abc.ABC):
     def forward(self, structure: RateStructure, mu: Array, rates: Array, dt: float) -> Array:
         """``mu_{n+1}`` from ``mu_n`` with the step's rates."""
 
+    def occupation(self, structure: RateStructure, mu: Array, mu_next: Array, rates: Array, dt: float) -> Array:
+        """``(d,)`` the time the population spends in each state over the step, as the scheme integrates it.
+
+        ``o(x) ~= integral_{t_n}^{t_{n+1}} mu_t(x) dt``, chosen so that the step is exactly
+        ``mu_{n+1} = mu_n + o Q``: the mass moved along the jump ``x -> y`` over the step is
+        ``o(x) a[x, y]`` (the flows of :func:`bayes_mfg.engine.transition_flows`). A scheme
+        written outside the package implements it to be observed through flows (the
+        trapezoidal rule: ``dt (mu_n + mu_{n+1}) / 2``).
+
+        Parameters
+        ----------
+        structure
+            The rate structure.
+        mu, mu_next
+            ``(d,)`` the distributions at the start and the end of the step.
+        rates
+            The step's (frozen) rates.
+        dt
+            The step.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not define occupation(): flows (transition counts) cannot be "
+            "read from its steps (implement Scheme.occupation, or use 'implicit', 'exponential' or 'euler')"
+        )
+
     def transition_matrix(self, structure: RateStructure, rates: Array, dt: float) -> Array:
         """``(d, d)`` one-step transition matrix ``P`` with ``mu_{n+1} = mu_n P``.
 
@@ -132,6 +157,9 @@ class Euler(Scheme):
     def forward(self, structure, mu, rates, dt):
         return mu + dt * structure.apply_transpose(rates, mu)
 
+    def occupation(self, structure, mu, mu_next, rates, dt):
+        return dt * mu  # mu_{n+1} = mu_n + dt mu_n Q
+
     def transition_matrix(self, structure, rates, dt):
         q, eye = _dense_generator(structure, rates)
         return eye + dt * q
@@ -164,6 +192,9 @@ class ImplicitEuler(Scheme):
 
     def forward(self, structure, mu, rates, dt):
         return structure.solve(rates, dt, mu, transpose=True)
+
+    def occupation(self, structure, mu, mu_next, rates, dt):
+        return dt * mu_next  # mu_{n+1} = mu_n + dt mu_{n+1} Q
 
     def transition_matrix(self, structure, rates, dt):
         q, eye = _dense_generator(structure, rates)
@@ -204,6 +235,15 @@ class Exponential(Scheme):
 
     def forward(self, structure, mu, rates, dt):
         return mu @ self.transition_matrix(structure, rates, dt)
+
+    def occupation(self, structure, mu, mu_next, rates, dt):
+        # integral_0^dt mu e^{sQ} ds = mu dt phi_1(dt Q) = (dt phi_1(dt Q^T) mu^T)^T: the last
+        # column of expm([[dt Q^T, dt mu], [0, 0]])
+        d = mu.shape[0]
+        qt = generator(rates).T
+        aug = jnp.zeros((d + 1, d + 1), dtype=mu.dtype)
+        aug = aug.at[:d, :d].set(dt * qt).at[:d, d].set(dt * mu)
+        return expm_generator(aug, scale_from=dt * qt)[:d, d]
 
     def transition_matrix(self, structure, rates, dt):
         q, eye = _dense_generator(structure, rates)
