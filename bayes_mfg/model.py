@@ -154,6 +154,8 @@ class CalibrationModel:
         if unknown:
             raise ValueError(f"paths: unknown parameter(s) {unknown} for {type(self.game).__name__}; expected names {sorted(specs)}")
         object.__setattr__(self, "paths", {k: as_path(v) for k, v in self.paths.items()})
+        for k, path in self.paths.items():
+            path.check(k, specs[k], self.game)
         fixed = dict(self.fixed or {})
         both = sorted(set(fixed) & set(self.paths))
         if both:

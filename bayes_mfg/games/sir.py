@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import jax.numpy as jnp
+import numpy as np
 
+from bayes_mfg._validation import is_concrete
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
 from bayes_mfg.stepping import Scheme
 
@@ -19,7 +21,7 @@ class SIR(Game):
 
     A susceptible agent chooses alpha in [0, 1] (1 = no distancing). Rates and costs::
 
-        S -> I: beta * alpha * mu(I)        I -> R: gamma
+        S -> I: beta * alpha * mu(I)        I -> R: gamma        S -> R: v / mu(S)
         f(S) = (c_alpha / 2) (1 - alpha)^2,  f(I) = c_infected,  f(R) = 0,  g = 0
 
     Best response (closed form, minimising the Hamiltonian over [0, 1])::
@@ -29,6 +31,13 @@ class SIR(Game):
     Reference settings: T = 40, N = 100, c_alpha = 1, c_infected = 0.1,
     beta in [0.2, 0.6], gamma in [0.05, 0.2]. With ``c_infected = 0`` nobody distances
     (``alpha* = 1``): the classical SIR.
+
+    ``vaccination`` ``v(t)`` (default 0) is a known exogenous flow: the share of the whole
+    population moved from S to R (immune) per unit time, e.g. daily first doses over the
+    population. It enters as the rate ``v / mu(S)``, so the flow is ``v`` while there are
+    susceptibles (exactly ``v`` per step for explicit Euler, ``v mu_{n+1}(S) / mu_n(S)`` for
+    implicit Euler); susceptibles anticipate it in their value. Read it with
+    ``Transitions([(0, 2)])``; new infections are ``Transitions([(0, 1)])``.
 
     Parameters
     ----------
@@ -60,7 +69,17 @@ class SIR(Game):
             "gamma": ParameterSpec((), 0.1, 0.0, "recovery rate"),
             "c_alpha": ParameterSpec((), 1.0, 0.0, "cost weight of distancing effort"),
             "c_infected": ParameterSpec((), 0.1, None, "running cost of being infected"),
+            "vaccination": ParameterSpec((), 0.0, None, "exogenous flow S -> R per unit time, as a share of the "
+                                         "whole population (vaccination; >= 0)"),
         }
+
+    def params(self, **values: Any) -> Params:
+        """As :meth:`MeanFieldGame.params`; a known ``vaccination`` path must be >= 0."""
+        out = super().params(**values)
+        v = out["vaccination"]
+        if is_concrete(v) and bool(np.any(np.asarray(v) < 0)):
+            raise ValueError(f"params['vaccination'] must be >= 0 (a flow S -> R), min value is {float(np.min(np.asarray(v))):.6g}")
+        return out
 
     def effort(self, u: Array, mu: Array, p: Params) -> Array:
         """Contact level alpha* of susceptibles (scalar in [0, 1])."""
@@ -70,7 +89,9 @@ class SIR(Game):
         alpha = self.effort(u, mu, p)
         zero = jnp.zeros((), dtype=u.dtype)
         rates = jnp.zeros((3, 3), dtype=u.dtype)
-        rates = rates.at[S, I].set(p["beta"] * alpha * mu[I]).at[I, R].set(p["gamma"])
+        # the exogenous flow v (a share of the population per unit time) leaves S at rate v / mu(S)
+        vaccinated = jnp.maximum(p["vaccination"], 0.0) / jnp.maximum(mu[S], 1e-9)
+        rates = rates.at[S, I].set(p["beta"] * alpha * mu[I]).at[I, R].set(p["gamma"]).at[S, R].set(vaccinated)
         cost = jnp.stack([0.5 * p["c_alpha"] * (1.0 - alpha) ** 2, p["c_infected"] + zero, zero])
         return Control(rates, cost)
 

@@ -7,11 +7,13 @@ declares its sample / param / deterministic sites (all named with the prefix ``n
 returns the parameter values with shape ``(n_traj, N, *spec.shape)``; trajectory ``j``
 uses ``values[j]`` (shape ``(N, *spec.shape)``, what :meth:`Game.params` expects).
 
-Four paths are provided:
+Five paths are provided:
 
 * :class:`Constant`: one value for all times and trajectories, with a prior on the value;
 * :class:`TimeSpline`: a clamped B-spline in time whose coefficients follow a Gaussian
   random walk (a smoothness prior), written non-centred for NUTS;
+* :class:`Regression`: known covariates (policies, vaccination) with effects to learn,
+  ``link(b + sum_k w_k z_k(t) + s(t))`` with an optional TimeSpline residual ``s``;
 * :class:`Neural`: an equinox MLP of ``t / T`` and the observed shares ``mu_t`` of each
   trajectory (a point network trained by SVI, or Bayesian weights);
 * :class:`Hierarchical`: per-trajectory paths drawn around a population Constant or
@@ -42,6 +44,7 @@ from bayes_mfg.paths._links import LINKS, apply_link, inverse_link
 from bayes_mfg.paths.constant import Constant, as_path
 from bayes_mfg.paths.hierarchical import Hierarchical
 from bayes_mfg.paths.neural import ACTIVATIONS, Neural, NeuralField
+from bayes_mfg.paths.regression import Regression
 from bayes_mfg.paths.spline import TimeSpline
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "ParameterPath",
     "Constant",
     "TimeSpline",
+    "Regression",
     "Neural",
     "NeuralField",
     "Hierarchical",

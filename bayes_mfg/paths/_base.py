@@ -35,6 +35,15 @@ class ParameterPath(abc.ABC):
         """Declare this path's NumPyro sites (all named with prefix ``name``) and return the
         values, shape ``(n_traj, N, *spec.shape)`` (possibly a broadcast array)."""
 
+    def check(self, name: str, spec: ParameterSpec, game: Any) -> None:
+        """Refuse a parameter or a game this path cannot drive (ValueError), when the model is
+        built; default: accept."""
+        return None
+
+    def coords(self, name: str) -> dict[str, list[str]]:
+        """Labels of the path's own site axes for ArviZ (``{dim: labels}``); default: none."""
+        return {}
+
     @property
     def uses_mu_input(self) -> bool:
         """Whether the path reads the observed shares ``ctx.mu_input`` (a (t, mu) network)."""
