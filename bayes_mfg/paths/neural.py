@@ -84,6 +84,9 @@ class Neural(LinkedPath):
         Seed of the initial weights.
     init_weight_scale
         Factor on the last layer's initial weights when ``init_value`` is given.
+    covariates
+        Optional ``(N, K)`` known covariates on the game's time grid (policies, vaccination),
+        appended to the features at every time (the same for all trajectories).
 
     Examples
     --------
@@ -103,6 +106,7 @@ class Neural(LinkedPath):
     init_value: Any = None
     seed: int = 0
     init_weight_scale: float = 0.1
+    covariates: Any = None
     _nets: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     #: The input names this path accepts.
@@ -130,6 +134,13 @@ class Neural(LinkedPath):
         if len(set(hidden)) > 1:
             raise ValueError(f"hidden widths must all be equal (equinox.nn.MLP has one width), got {hidden}")
         object.__setattr__(self, "hidden", hidden)
+        if self.covariates is not None:
+            z = np.asarray(self.covariates, dtype=np.float64)
+            z = z[:, None] if z.ndim == 1 else z
+            if z.ndim != 2 or z.shape[0] < 2 or not np.all(np.isfinite(z)):
+                raise ValueError("covariates must be finite values of shape (N, K) on the game's time grid "
+                                 f"(or (N,) for one), got shape {np.shape(self.covariates)}")
+            object.__setattr__(self, "covariates", freeze(z, "covariates"))
         if isinstance(self.activation, str):
             check_choice("activation", self.activation, tuple(ACTIVATIONS))
         elif not callable(self.activation):
@@ -209,10 +220,26 @@ class Neural(LinkedPath):
     def uses_mu_input(self) -> bool:
         return "mu" in self.inputs
 
+    def check(self, name: str, spec: ParameterSpec, game: Any) -> None:
+        """Refuse covariates that are not on the game's time grid (before any solve)."""
+        if self.covariates is not None and len(self.covariates) != game.n_times:
+            raise ValueError(f"covariates of {name!r} have {len(self.covariates)} time points but the game's grid "
+                             f"has {game.n_times} (give them on game.time_grid)")
+
     def features(self, ctx: PathContext) -> Array:
         """``(n_traj, N, n_features)`` network inputs, or ``(N, 1)`` when only time is used."""
         ctx = check_context(ctx)
         t = jnp.asarray(ctx.times) / ctx.horizon
+        if self.covariates is not None:
+            z = jnp.asarray(np.asarray(self.covariates), dtype=t.dtype)
+            if z.shape[0] != t.shape[0]:
+                raise ValueError(f"covariates have {z.shape[0]} time points but the game's grid has {t.shape[0]}")
+            base = self._features_of(ctx, t)
+            z = jnp.broadcast_to(z, (*base.shape[:-1], z.shape[-1]))
+            return jnp.concatenate([base, z], axis=-1)
+        return self._features_of(ctx, t)
+
+    def _features_of(self, ctx: PathContext, t: Array) -> Array:
         if "mu" not in self.inputs:
             return t[:, None]
         if ctx.mu_input is None:
@@ -290,6 +317,8 @@ class NeuralField(Neural):
     allowed_inputs: ClassVar[tuple[str, ...]] = FIELD_INPUTS
 
     def __post_init__(self) -> None:
+        if self.covariates is not None:
+            raise ValueError("covariates: NeuralField does not take covariates (use Neural, or a Regression path)")
         if self.points is None:
             raise ValueError("points is required: the (d, n_dim) coordinates of the states (e.g. game.points)")
         try:

@@ -116,6 +116,9 @@ class Regression(LinkedPath):
         if self.residual is not None and not isinstance(self.residual, TimeSpline):
             raise TypeError(f"residual must be a bayes_mfg.paths.TimeSpline or None, got {type(self.residual).__name__}")
         self._check_link_fields()
+        if self.residual is not None and self.residual.link != self.link:
+            raise ValueError(f"residual.link ({self.residual.link!r}) must be the Regression's link ({self.link!r}): "
+                             "the residual is added on the link scale and its prior centred there")
         object.__setattr__(self, "loc", float(freeze(self.loc, "loc")))
         object.__setattr__(self, "scale", check_positive_float("scale", self.scale))
         if self.center is not None:

@@ -37,7 +37,7 @@ def test_regression_is_the_linear_predictor_on_the_link_scale():
 def test_regression_with_a_spline_residual_and_per_trajectory_covariates():
     t = GAME.time_grid
     z = np.stack([np.outer([0.0, 1.0], (t >= 8).astype(float))], axis=-1)  # (2, N, 1): only trajectory 1
-    path = Regression(z, residual=TimeSpline(n_knots=4, smoothness=0.2), link="exp", floor=0.0)
+    path = Regression(z, residual=TimeSpline(n_knots=4, smoothness=0.2, link="exp"), link="exp", floor=0.0)
     values, tr = _values(path, n_traj=2, beta_effects=np.array([-1.0]))
     assert "beta_intercept" not in tr and "beta_residual_z" in tr
     ratio = values[1] / values[0]
@@ -55,6 +55,8 @@ def test_regression_bad_input():
         Regression(np.zeros((21, 2)), names=("a",))
     with pytest.raises(TypeError, match="residual"):
         Regression(np.zeros(21), residual=bm.paths.Constant(dist.Normal()))
+    with pytest.raises(ValueError, match="residual.link"):
+        Regression(np.zeros(21), residual=TimeSpline(n_knots=4), link="exp")
     with pytest.raises(ValueError, match="center"):
         Regression(np.zeros(21), residual=TimeSpline(n_knots=4), center=0.3)
     wrong_length = Regression(np.zeros(20), names=("z",))  # 20 points, the grid has 21
@@ -112,3 +114,19 @@ def test_regression_effect_recovered_from_daily_cases():
     lo, hi = np.asarray(azs.hdi(effect, prob=0.94)).reshape(-1)[:2]
     assert lo <= -0.6 <= hi and hi - lo < 0.4
     assert float(azs.rhat(post["beta_effects"]).max()) < 1.01
+
+
+def test_neural_path_reads_covariates():
+    t = GAME.time_grid
+    z = np.stack([(t >= 8).astype(float), np.sin(t)], axis=1)
+    path = bm.paths.Neural(inputs=("t",), hidden=(4,), covariates=z)
+    ctx = PathContext.from_game(GAME, n_trajectories=1)
+    feats = np.asarray(path.features(ctx))
+    np.testing.assert_allclose(feats, np.column_stack([t / GAME.horizon, z]))
+    plain = bm.paths.Neural(inputs=("t",), hidden=(4,))
+    assert plain.features(ctx).shape == (GAME.n_times, 1)
+    with pytest.raises(ValueError, match="covariates of 'beta' have 20 time points"):
+        bm.CalibrationModel(GAME, {"beta": bm.paths.Neural(inputs=("t",), covariates=z[:20])},
+                            bm.observe.Poisson(exposure=1e4), readout=Transitions([(0, 1)]), mu0_source="data")
+    with pytest.raises(ValueError, match="covariates must be finite"):
+        bm.paths.Neural(inputs=("t",), covariates=np.full((21, 1), np.nan))
