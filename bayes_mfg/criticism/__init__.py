@@ -9,6 +9,8 @@ result) and uses only that interface, so a new kind of fit needs no change here.
 * :func:`posterior_predictive`, :func:`predictive_check` (:class:`PredictiveCheck`),
   :func:`heldout_error`, :func:`heldout_log_density`: predictions on fitted or new trajectories;
 * :func:`loo`, :func:`compare` (:class:`Comparison`): PSIS-LOO with a K-fold fallback;
+* :func:`lfo`, :func:`psis_lfo` (:class:`LFOResult`): leave-future-out cross-validation of
+  one long series (PSIS-LFO, refitting where Pareto k is bad, or exact);
 * :func:`sbc` (:class:`SBCResult`), :func:`rank_test`: simulation-based calibration;
 * :func:`report`: all of it in one HTML or Markdown file.
 
@@ -18,6 +20,7 @@ The implementation lives in private modules; the functions are exported here, so
 
 from bayes_mfg.criticism._comparison import Comparison, ModelLOO, compare, loo, pointwise_log_likelihood
 from bayes_mfg.criticism._identifiability import IdentifiabilityReport, identifiability
+from bayes_mfg.criticism._lfo import LFOResult, lfo, psis_lfo
 from bayes_mfg.criticism._predictive import (
     PredictiveCheck,
     heldout_error,
@@ -41,6 +44,9 @@ __all__ = [
     "Comparison",
     "ModelLOO",
     "pointwise_log_likelihood",
+    "lfo",
+    "psis_lfo",
+    "LFOResult",
     "sbc",
     "SBCResult",
     "rank_test",

@@ -248,7 +248,8 @@ class ReportedCounts(ObservationModel):
     Attributes
     ----------
     population
-        Size of the population ``N`` (known, > 0).
+        Size of the population ``N`` (known, > 0), or one size per trajectory ``(n_traj,)``
+        (prefectures of a country).
     reporting
         The fraction of events reported, in (0, 1]: a known float or a prior (site
         ``f"{name}_reporting"``, e.g. ``Beta(2, 5)``). It is confounded with the flow's
@@ -278,7 +279,7 @@ class ReportedCounts(ObservationModel):
     [[400.0]]
     """
 
-    population: float = 1.0
+    population: float | tuple[float, ...] = 1.0
     reporting: float | dist.Distribution = 1.0
     concentration: float | dist.Distribution = 10.0
     weekday_origin: int | None = None
@@ -290,9 +291,16 @@ class ReportedCounts(ObservationModel):
     needs: ClassVar[str] = "nonnegative"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "population", check_param("ReportedCounts", "population", self.population))
         if isinstance(self.population, dist.Distribution):
             raise TypeError("ReportedCounts.population must be a known float (the population size), not a prior")
+        if np.ndim(self.population) == 0:
+            object.__setattr__(self, "population", check_param("ReportedCounts", "population", self.population))
+        else:
+            pop = np.asarray(self.population, dtype=np.float64)
+            if pop.ndim != 1 or pop.size < 1 or not np.all(np.isfinite(pop)) or np.any(pop <= 0):
+                raise ValueError("ReportedCounts.population must be a float > 0 or one value > 0 per trajectory "
+                                 f"(n_traj,), got {self.population!r}")
+            object.__setattr__(self, "population", tuple(float(v) for v in pop))
         self._validate_params()
         r = self.reporting
         if not isinstance(r, dist.Distribution) and r > 1.0:
@@ -332,8 +340,17 @@ class ReportedCounts(ObservationModel):
                              f"(the report day (t - 1, t]), got {t[:5].tolist()}...")
         return ((self.weekday_origin + days.astype(np.int64) - 1) % 7).astype(np.int64)
 
+    def _population(self, mu: Array) -> Array | float:
+        if isinstance(self.population, float):
+            return self.population
+        n = len(self.population)
+        if mu.ndim < 3 or mu.shape[-3] != n:
+            raise ValueError(f"ReportedCounts.population has {n} values (one per trajectory) but the flows have "
+                             f"shape {mu.shape} (n_traj, n_times, k)")
+        return jnp.asarray(self.population, dtype=mu.dtype)[:, None, None]
+
     def _make(self, mu: Array, state_mask: Any, total_count: Any, params: dict[str, Array]) -> dist.Distribution:
-        scale = self.population * params["reporting"][..., None]
+        scale = self._population(mu) * params["reporting"][..., None]
         return MaskedNegativeBinomial(scale * mu + self.rate_floor, params["concentration"][..., None], state_mask)
 
     def __call__(self, name: str, mu: Any, data: Observations | None = None, *, total_count: Any = None,

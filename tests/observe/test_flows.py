@@ -185,3 +185,13 @@ def test_bad_flow_readouts_and_reported_counts():
         ReportedCounts(population=1e4, weekday_origin=0).weekdays([0.5, 1.5])
     with pytest.raises(ValueError, match="first observation time"):
         Transitions([(0, 1)]).check_times(np.array([0, 1, 2]))
+
+
+def test_reported_counts_per_trajectory_population():
+    obs = ReportedCounts(population=(1e4, 1e6), reporting=0.5)
+    flows = np.full((2, 3, 1), 1e-3)
+    np.testing.assert_allclose(np.asarray(obs.distribution(flows).mean)[:, 0, 0], [5.0, 500.0])
+    with pytest.raises(ValueError, match="one per trajectory"):
+        obs.distribution(np.full((3, 3, 1), 1e-3))
+    with pytest.raises(ValueError, match="population"):
+        ReportedCounts(population=(1e4, -1.0))
