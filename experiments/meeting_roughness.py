@@ -6,8 +6,8 @@ For the data of :mod:`experiments.meeting_recovery` (3 meetings) this measures
   gradient of the potential on 101 points of [-0.05, 0.05] (finite differences of the exact
   gradient): its median (the smooth curvature) and its extremes, for the experiment's game
   and for variants;
-* along the waiting cost (the other weights fixed), the solver's iterations and the start
-  time of every meeting: where the fixed-point map's Jacobian nears an eigenvalue 1 the damped
+* along the waiting cost (the other weights fixed), for the experiment's game and the same
+  game on a 4x finer time grid, the solver's iterations and the start time of every meeting: where the fixed-point map's Jacobian nears an eigenvalue 1 the damped
   Picard iterations spike and the start time moves many times faster than elsewhere (a
   near-fold of the equilibrium: waiting longer delays the quorum, which makes waiting dearer);
 * the step sizes and tree sizes of 10 warm-up iterations of NUTS.
@@ -35,7 +35,10 @@ from benchmarks._timing import save_report
 from experiments.meeting_recovery import meeting_problem
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "meeting_roughness.json"
-VARIANTS = {"experiment (sigma 0.1)": {}, "smoothing 0.1": {"smoothing": 0.1}, "sigma 0.2": {"sigma": 0.2}}
+VARIANTS = {"experiment (sigma 0.1)": {}, "smoothing 0.1": {"smoothing": 0.1}, "sigma 0.2": {"sigma": 0.2},
+            "161 time points (dt / 4)": {"n_times": 161}}
+#: The games scanned along the waiting cost: the experiment's and the one on a 4x finer time grid.
+SCANNED = ("experiment (sigma 0.1)", "161 time points (dt / 4)")
 
 
 def roughness(model, data, directions=("waiting", "lateness")) -> dict:
@@ -90,16 +93,20 @@ def main(argv: list[str] | None = None) -> dict:
     for name, r in rows.items():
         for k, v in r.items():
             print(f"| {name} | {k} | {v['median']:.0f} | {v['min']:.0f} | {v['max']:.0f} |")
-    scan = line_scan(model, data, {"quorum": 0.7, "lateness": 1.2, "inconvenience": 0.73})
-    it, st = np.array(scan["iterations"]), np.array(scan["start_time"])
-    slope = np.abs(np.diff(st, axis=0)) / np.diff(scan["values"])[:, None]
-    print("\n| meeting | Picard iterations (min-max) | |dT/d waiting| (median) | (max) |\n|---|---|---|---|")
-    for j in range(it.shape[1]):
-        print(f"| {j} | {it[:, j].min()}-{it[:, j].max()} | {np.median(slope[:, j]):.2f} | {slope[:, j].max():.2f} |")
+    scans = {}
+    print("\n| game | meeting | Picard iterations (min-max) | |dT/d waiting| (median) | (max) |\n|---|---|---|---|---|")
+    for name in SCANNED:
+        m = dataclasses.replace(model, game=dataclasses.replace(model.game, **VARIANTS[name]))
+        scan = scans[name] = line_scan(m, data, {"quorum": 0.7, "lateness": 1.2, "inconvenience": 0.73})
+        it, st = np.array(scan["iterations"]), np.array(scan["start_time"])
+        slope = np.abs(np.diff(st, axis=0)) / np.diff(scan["values"])[:, None]
+        for j in range(it.shape[1]):
+            print(f"| {name} | {j} | {it[:, j].min()}-{it[:, j].max()} | {np.median(slope[:, j]):.2f} | "
+                  f"{slope[:, j].max():.2f} |")
     warm = warmup(model, data)
     print(f"\nNUTS warm-up (experiment's game): steps per iteration {warm['num_steps']}, "
           f"step sizes {warm['step_size']}")
-    return save_report(RESULTS_PATH, t0, False, roughness=rows, line_scan=scan, warmup=warm)
+    return save_report(RESULTS_PATH, t0, False, roughness=rows, line_scan=scans, warmup=warm)
 
 
 if __name__ == "__main__":
