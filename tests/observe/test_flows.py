@@ -114,6 +114,14 @@ def test_flow_likelihood_equals_a_hand_computation():
             "obs_concentration": jnp.array([phi]), "obs_weekday": jnp.asarray(weekday)[None]}
     ll = log_likelihood(model, draw, data)["obs"]
     np.testing.assert_allclose(np.asarray(ll).reshape(-1), hand, rtol=1e-10, atol=1e-8)
+    # masked days contribute exactly 0, the others are unchanged
+    gaps = y[None, :, None].copy()
+    gaps[0, [2, 7], 0] = np.nan
+    holed = bm.Observations.from_arrays(gaps, np.arange(1.0, n_days + 1), kind="counts", mu0=MU0[None], n_states=3,
+                                        state_names=("new_cases",))
+    ll_holed = np.asarray(log_likelihood(model, draw, holed)["obs"]).reshape(-1)
+    np.testing.assert_allclose(ll_holed, np.where(np.isin(np.arange(n_days), [2, 7]), 0.0, hand), rtol=1e-10,
+                               atol=1e-8)
     # the weekday effects matter: without them the likelihood differs
     assert np.max(np.abs(np.asarray(_nb_logpmf(y, mean / np.exp(weekday[days]), phi)) - hand)) > 0.05
 
