@@ -193,9 +193,13 @@ def run(args) -> dict:
               f"peak x{f['peak_height_ratio']:.2f}  date {f['peak_date_error_days']:+.0f} d", flush=True)
         if args.lfo:
             t2 = time.perf_counter()
-            res = bm.lfo(model, d.cases, min_times=int(n_fit), fit=lambda m, data: fit_model(m, data, args),
+            n_rows = min(d.n_days, n_fit + args.lfo_days)
+            head = bm.Observations.from_arrays(d.cases.values[:, :n_rows], d.cases.times[:n_rows], kind="counts",
+                                               state_names=d.cases.state_names, n_states=3)
+            res = bm.lfo(model, head, min_times=int(n_fit), fit=lambda m, data: fit_model(m, data, args),
                          num_samples=args.predictive, seed=args.seed)
-            row["lfo"] = {"elpd": float(res.elpd), "se": float(res.se), "n_refits": int(res.n_refits),
+            row["lfo"] = {"days": int(n_rows - n_fit), "elpd": float(res.elpd), "se": float(res.se),
+                          "n_refits": int(res.n_refits), "pointwise": np.asarray(res.pointwise).tolist(),
                           "refits": [int(i) for i in res.refits], "seconds": time.perf_counter() - t2,
                           "max_pareto_k": float(np.nanmax(res.pareto_k)) if np.any(np.isfinite(res.pareto_k)) else None}
             print(f"{kind:9s} PSIS-LFO elpd {res.elpd:.1f} +- {res.se:.1f} ({res.n_refits} fits)", flush=True)
@@ -219,6 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--fit", choices=("nuts", "svi"), default="nuts")
     ap.add_argument("--steps", type=int, default=3000, help="SVI steps")
     ap.add_argument("--lfo", action="store_true", help="PSIS-LFO over the forecast window (refits with --fit)")
+    ap.add_argument("--lfo-days", type=int, default=64, help="days of the forecast window scored by PSIS-LFO")
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=400)
     ap.add_argument("--samples", type=int, default=400)
