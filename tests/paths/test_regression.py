@@ -92,7 +92,6 @@ def test_vaccination_is_an_exogenous_flow_s_to_r():
 @pytest.mark.slow
 def test_regression_effect_recovered_from_daily_cases():
     """NUTS recovers an emergency's effect on beta from 40 days of simulated reported cases."""
-    t = GAME.time_grid
     game = bm.games.SIR(horizon=40.0, n_times=41)
     t = game.time_grid
     emergency = ((t >= 15) & (t < 30)).astype(float)
