@@ -48,6 +48,7 @@ from bayes_mfg.criticism import (  # noqa: E402
     predictive_check,
     report,
     sbc,
+    time_step_check,
 )
 from bayes_mfg.data import Observations  # noqa: E402
 from bayes_mfg.engine import (  # noqa: E402
@@ -111,6 +112,7 @@ __all__ = [
     "Comparison",
     "sbc",
     "SBCResult",
+    "time_step_check",
     "shard_trajectories",
     "report",
     "Fit",

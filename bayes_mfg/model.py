@@ -207,6 +207,55 @@ class CalibrationModel:
             object.__setattr__(self, "adjoint", dataclasses.replace(self.adjoint, report_failures=self.report_failures))
 
     # ------------------------------------------------------------------ helpers
+    def on_time_grid(self, n_times: int) -> CalibrationModel:
+        """The same model with its game on ``n_times`` grid points (same horizon and scheme).
+
+        Every input given on the time grid is interpolated linearly in time onto the new grid:
+        the fixed parameters given as paths (``(N, *shape)`` or ``(n_traj, N, *shape)``) and
+        the covariates of the paths (:meth:`~bayes_mfg.paths.ParameterPath.on_time_grid`). With
+        ``n_times - 1`` a multiple of ``N - 1`` every old grid point (so every observation
+        time) stays on the grid: this is how :func:`bayes_mfg.time_step_check` halves dt.
+
+        Parameters
+        ----------
+        n_times
+            Number of grid points of the new game (>= 2).
+
+        Returns
+        -------
+        CalibrationModel
+
+        Examples
+        --------
+        >>> import bayes_mfg as bm, numpyro.distributions as dist
+        >>> game = bm.games.SIR(n_times=41, horizon=40.0)
+        >>> model = bm.CalibrationModel(game, {"beta": dist.LogNormal(-0.7, 0.3)}, bm.observe.Poisson(),
+        ...                             fixed={"vaccination": [0.0] * 20 + [0.01] * 21})
+        >>> fine = model.on_time_grid(81)
+        >>> fine.game.n_times, fine.fixed["vaccination"].shape, float(fine.fixed["vaccination"][39])
+        (81, (81,), 0.005)
+        """
+        from bayes_mfg.paths._support import interpolate_in_time
+
+        if isinstance(n_times, bool) or not isinstance(n_times, (int, np.integer)) or n_times < 2:
+            raise ValueError(f"n_times must be an int >= 2, got {n_times!r}")
+        if not dataclasses.is_dataclass(self.game) or not hasattr(self.game, "n_times"):
+            raise TypeError(f"{type(self.game).__name__} is not a dataclass game with n_times: its grid cannot be changed")
+        game = dataclasses.replace(self.game, n_times=int(n_times))
+        old, new = np.asarray(self.game.time_grid), np.asarray(game.time_grid)
+        specs = self.game.parameter_specs()
+        fixed = {}
+        for k, v in (self.fixed or {}).items():
+            a = np.asarray(v) if not isinstance(v, dist.Distribution) else None
+            own = len(specs[k].shape) if k in specs else 0
+            if a is not None and a.dtype.kind == "f" and a.ndim == own + 1 and a.shape[0] == len(old):
+                v = interpolate_in_time(a, old, new, axis=0)
+            elif a is not None and a.dtype.kind == "f" and a.ndim == own + 2 and a.shape[1] == len(old):
+                v = interpolate_in_time(a, old, new, axis=1)
+            fixed[k] = v
+        paths = {k: as_path(p).on_time_grid(old, new) for k, p in self.paths.items()}
+        return dataclasses.replace(self, game=game, fixed=fixed, paths=paths)
+
     @property
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(self.paths)
@@ -253,6 +302,7 @@ class CalibrationModel:
             solver_iterations=("trajectory",),
             solver_residual=("trajectory",),
         )
+        dims.update(self.observation.site_dims("obs"))
         if self.readout is not None:
             dims["readout"] = ("trajectory", "time", self.readout.dim)
         return dims

@@ -182,7 +182,10 @@ def run(args) -> dict:
 
             tree = fit.to_arviz()
             rhat = azs.rhat(tree["posterior"])
+            ess = azs.ess(tree["posterior"], method="bulk")
             row["max_rhat"] = max(float(np.nanmax(np.asarray(rhat[v].values))) for v in rhat.data_vars)
+            row["min_ess_bulk"] = min(float(np.nanmin(np.asarray(ess[v].values))) for v in ess.data_vars)
+            row["min_ess_per_second"] = row["min_ess_bulk"] / fit_s
             row["divergences"] = int(np.asarray(tree["sample_stats"]["diverging"].values).sum())
         else:
             row["final_loss"] = float(np.asarray(fit.losses)[-1])
@@ -204,6 +207,7 @@ def run(args) -> dict:
                           "max_pareto_k": float(np.nanmax(res.pareto_k)) if np.any(np.isfinite(res.pareto_k)) else None}
             print(f"{kind:9s} PSIS-LFO elpd {res.elpd:.1f} +- {res.se:.1f} ({res.n_refits} fits)", flush=True)
         results["models"][kind] = row
+        save_report(args.out, t0, args.quick, **results)  # after every model: a long run keeps what it measured
     return save_report(args.out, t0, args.quick, **results)
 
 

@@ -48,4 +48,8 @@ def cases() -> list[Case]:
 
 CASES = cases()
 #: the continuous-time cases the gradient tests were calibrated on
-GRADIENT_CASES = [c for c in CASES if c.id in ("lq3", "lq8", "cyber-softmin", "sir", "mobility")]
+GRADIENT_CASES = [c for c in CASES if c.id in ("lq3", "lq8", "cyber-softmin", "sir", "mobility")] + [
+    # the second-order scheme: the implicit gradient is exact for its discretised map too
+    Case("sir-midpoint", bm.games.SIR(scheme="midpoint"), {"beta": 0.5, "gamma": 0.1}, "beta", "gamma",
+         jnp.array([0.95, 0.04, 0.01])),
+]

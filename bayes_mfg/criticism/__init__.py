@@ -12,6 +12,8 @@ result) and uses only that interface, so a new kind of fit needs no change here.
 * :func:`lfo`, :func:`psis_lfo` (:class:`LFOResult`): leave-future-out cross-validation of
   one long series (PSIS-LFO, refitting where Pareto k is bad, or exact);
 * :func:`sbc` (:class:`SBCResult`), :func:`rank_test`: simulation-based calibration;
+* :func:`time_step_check` (:class:`TimeStepCheck`): whether the game's time step moves the
+  posterior (the draws re-weighted to a grid with half the step);
 * :func:`report`: all of it in one HTML or Markdown file.
 
 The implementation lives in private modules; the functions are exported here, so that
@@ -30,6 +32,7 @@ from bayes_mfg.criticism._predictive import (
 )
 from bayes_mfg.criticism._report import report
 from bayes_mfg.criticism._sbc import SBCResult, rank_test, sbc
+from bayes_mfg.criticism._time_step import TIME_STEP_THRESHOLD, TimeStepCheck, time_step_check
 
 __all__ = [
     "identifiability",
@@ -50,5 +53,8 @@ __all__ = [
     "sbc",
     "SBCResult",
     "rank_test",
+    "time_step_check",
+    "TimeStepCheck",
+    "TIME_STEP_THRESHOLD",
     "report",
 ]

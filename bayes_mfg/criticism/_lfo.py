@@ -174,7 +174,7 @@ def _log_mean_exp(x: np.ndarray) -> float:
     return float(logsumexp(x) - math.log(x.shape[0]))
 
 
-def _psis(log_ratios: np.ndarray) -> tuple[np.ndarray | None, float]:
+def psis_log_weights(log_ratios: np.ndarray) -> tuple[np.ndarray | None, float]:
     """Normalised PSIS log weights and Pareto k of ``log_ratios`` ``(S,)``; ``(None, inf)``
     where PSIS fails (a refit follows); uniform weights with ``k = 0`` for constant ratios."""
     from arviz_stats.base import array_stats
@@ -284,7 +284,7 @@ def psis_lfo(fit_prefix: Callable[[int], np.ndarray], n_obs: int, min_obs: int, 
         i = int(i)
         block = None
         if not exact and ll is not None:
-            lw, k = _psis(ll[:, star:i].sum(axis=1))
+            lw, k = psis_log_weights(ll[:, star:i].sum(axis=1))
             if k <= k_threshold:
                 block = float(logsumexp(lw + ll[:, i:i + horizon].sum(axis=1)))
                 pareto_k[p] = k

@@ -62,3 +62,8 @@ def sweep(step: Callable[[Any, Any], tuple[Any, Any]], boundary: Array, xs: Any,
 def head(params: dict[str, Array]) -> dict[str, Array]:
     """The parameter paths without their last time point (the inputs of the N - 1 steps)."""
     return {k: v[:-1] for k, v in params.items()}
+
+
+def tail(params: dict[str, Array]) -> dict[str, Array]:
+    """The parameter paths without their first time point (the steps' end points)."""
+    return {k: v[1:] for k, v in params.items()}

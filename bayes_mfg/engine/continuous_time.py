@@ -7,6 +7,12 @@ Time indexing (as in the seed paper's code, needed to reproduce its equilibria):
 * Kolmogorov step n -> n+1 (forward) uses the best response to ``(u_n, mu_n, p_n)`` with
   ``mu_n`` the distribution being propagated.
 
+A second-order scheme (:class:`~bayes_mfg.stepping.ExponentialMidpoint`) evaluates the best
+response at the step's midpoint instead (:meth:`~bayes_mfg.stepping.Scheme.backward_step`,
+:meth:`~bayes_mfg.stepping.Scheme.forward_step`); the policy-evaluation sweeps of the
+diagnostics (exploitability, the epsilon-Nash gap, agent simulation) freeze the controls of
+``(u_n, mu_n, p_n)`` over each step with every scheme.
+
 Each step is the game's :class:`~bayes_mfg.stepping.Scheme` acting through the game's
 :class:`~bayes_mfg.stepping.RateStructure` (dense or neighbours): this module never looks at
 which scheme or structure it is. The family is registered with
@@ -22,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from bayes_mfg.engine._agents import agent_flow
-from bayes_mfg.engine._sweep import head, sweep
+from bayes_mfg.engine._sweep import head, sweep, tail
 from bayes_mfg.engine.family import Family, Solution, register_family
 from bayes_mfg.games.base import Array, ContinuousTimeGame, Control, Params
 
@@ -123,12 +129,14 @@ def hjb(game: ContinuousTimeGame, mu: Array, params: Params) -> Array:
     scheme, structure, dt = game.scheme, game.structure, game.dt
     u_last = game.terminal_cost(mu[-1], game.at_step(params, -1))
 
-    def step(u_next, xs):
-        mu_n, p_n = xs
-        c = _control(game, u_next, mu_n, p_n)
-        return scheme.backward(structure, u_next, c.rates, c.cost, dt), None
+    def control(u, m, p):
+        return _control(game, u, m, p)
 
-    return sweep(step, u_last, (mu[:-1], head(params)), reverse=True)[0]
+    def step(u_next, xs):
+        mu_n, mu_next, p_n, p_next = xs
+        return scheme.backward_step(structure, control, u_next, (mu_n, mu_next), (p_n, p_next), dt), None
+
+    return sweep(step, u_last, (mu[:-1], mu[1:], head(params), tail(params)), reverse=True)[0]
 
 
 class ForwardSweep(NamedTuple):
@@ -178,12 +186,14 @@ def kolmogorov(game: ContinuousTimeGame, u: Array, params: Params, mu0: Array) -
     """
     scheme, structure, dt = game.scheme, game.structure, game.dt
 
-    def step(mu_n, xs):
-        u_n, p_n = xs
-        rates = _control(game, u_n, mu_n, p_n).rates
-        return scheme.forward(structure, mu_n, rates, dt), rates
+    def control(u_, m, p):
+        return _control(game, u_, m, p)
 
-    mu, rates = sweep(step, mu0, (u[:-1], head(params)))
+    def step(mu_n, xs):
+        u_n, u_next, p_n, p_next = xs
+        return scheme.forward_step(structure, control, mu_n, (u_n, u_next), (p_n, p_next), dt)
+
+    mu, rates = sweep(step, mu0, (u[:-1], u[1:], head(params), tail(params)))
     return ForwardSweep(mu, rates)
 
 

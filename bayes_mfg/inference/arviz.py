@@ -26,7 +26,6 @@ from bayes_mfg.data import Observations
 from bayes_mfg.inference.failures import SolverFailures, without_reports
 from bayes_mfg.inference.sites import DETERMINISTIC_ROLES, LATENT_ROLES, SiteRole
 from bayes_mfg.model import CalibrationModel
-from bayes_mfg.observe.models import WEEKDAYS
 
 __all__ = ["VERSIONED_PACKAGES", "versions", "fit_attrs", "build_datatree", "tree_name", "log_prior", "predict_and_loglik",
            "draws_with_deterministic", "single_chain_tree"]
@@ -110,9 +109,7 @@ def build_datatree(
     }
     for name, path in model.paths.items():  # labelled axes of path sites (covariate names)
         coords.update(path.coords(name))
-    if "obs_weekday" in posterior:
-        dims["obs_weekday"] = ("weekday",)
-        coords["weekday"] = list(WEEKDAYS)
+    coords.update(model.observation.coords("obs"))  # labelled axes of observation parameter sites
     if model.readout is not None:  # the data's columns are the readout's outputs, not the states
         coords["state"] = list(model.game.state_names)
         coords[model.observed_dim] = list(data.state_names)

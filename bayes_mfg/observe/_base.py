@@ -129,6 +129,15 @@ class ObservationModel(abc.ABC):
         """All sample sites a call with site name ``name`` declares (parameters first)."""
         return tuple(f"{name}_{f}" for f in self.learned) + (name,)
 
+    def site_dims(self, name: str) -> dict[str, tuple[str, ...]]:
+        """Each parameter site with array values -> names of its non-sample dims (for ArviZ);
+        default: none (every parameter is a scalar)."""
+        return {}
+
+    def coords(self, name: str) -> dict[str, list[str]]:
+        """Labels of the dims of :meth:`site_dims` (``{dim: labels}``); default: none."""
+        return {}
+
     def _validate_params(self) -> None:
         model = type(self).__name__
         for f in self.param_fields:

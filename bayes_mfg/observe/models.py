@@ -329,6 +329,14 @@ class ReportedCounts(ObservationModel):
         """The prior of the seven log effects (Monday first): ``ZeroSumNormal(weekday_scale)``."""
         return dist.ZeroSumNormal(self.weekday_scale, event_shape=(7,))
 
+    def site_dims(self, name: str) -> dict[str, tuple[str, ...]]:
+        """``{f"{name}_weekday": ("weekday",)}`` with day-of-week effects, else none."""
+        return {f"{name}_weekday": ("weekday",)} if self.weekday_origin is not None else {}
+
+    def coords(self, name: str) -> dict[str, list[str]]:
+        """``{"weekday": ["Mon", ..., "Sun"]}`` with day-of-week effects, else none."""
+        return {"weekday": list(WEEKDAYS)} if self.weekday_origin is not None else {}
+
     def weekdays(self, times: Any) -> np.ndarray:
         """``(n_times,)`` the weekday (0 = Monday) of the report day ``(t - 1, t]`` of every time."""
         if self.weekday_origin is None:

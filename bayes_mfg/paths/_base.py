@@ -44,6 +44,12 @@ class ParameterPath(abc.ABC):
         """Labels of the path's own site axes for ArviZ (``{dim: labels}``); default: none."""
         return {}
 
+    def on_time_grid(self, old_grid: Any, new_grid: Any) -> "ParameterPath":
+        """The same path for a game on ``new_grid`` (a refinement of ``old_grid``, e.g. to check
+        the time step): inputs given on the grid (covariates) are interpolated linearly in
+        time; default: the path itself (it is a function of ``t``)."""
+        return self
+
     @property
     def uses_mu_input(self) -> bool:
         """Whether the path reads the observed shares ``ctx.mu_input`` (a (t, mu) network)."""

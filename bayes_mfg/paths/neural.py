@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from bayes_mfg._validation import check_choice, check_positive_float, check_posi
 from bayes_mfg.games.base import ParameterSpec
 from bayes_mfg.paths._base import LinkedPath
 from bayes_mfg.paths._context import PathContext, check_context
-from bayes_mfg.paths._support import as_shape, broadcast_path, freeze
+from bayes_mfg.paths._support import as_shape, broadcast_path, freeze, interpolate_in_time
 
 __all__ = ["ACTIVATIONS", "FIELD_INPUTS", "NEURAL_INPUTS", "Neural", "NeuralField"]
 
@@ -261,6 +262,13 @@ class Neural(LinkedPath):
         eta = jax.vmap(net)(flat).reshape(*x.shape[:-1], *shape)
         values = self.apply_link(eta, spec)
         return broadcast_path(values, ctx.n_trajectories, ctx.times.shape[0], shape)
+
+    def on_time_grid(self, old_grid: Any, new_grid: Any) -> Neural:
+        """The covariates (if any) interpolated linearly onto ``new_grid``; the same network."""
+        if self.covariates is None:
+            return self
+        z = interpolate_in_time(np.asarray(self.covariates), old_grid, new_grid, axis=0)
+        return dataclasses.replace(self, covariates=z)
 
     def site_dims(self, name: str, spec: ParameterSpec) -> dict[str, tuple[str, ...]]:
         return {}

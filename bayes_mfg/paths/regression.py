@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -15,7 +16,7 @@ from bayes_mfg._validation import check_positive_float
 from bayes_mfg.games.base import ParameterSpec
 from bayes_mfg.paths._base import LinkedPath
 from bayes_mfg.paths._context import PathContext, check_context
-from bayes_mfg.paths._support import as_shape, broadcast_path, freeze
+from bayes_mfg.paths._support import as_shape, broadcast_path, freeze, interpolate_in_time
 from bayes_mfg.paths.spline import TimeSpline
 
 __all__ = ["Regression"]
@@ -172,6 +173,11 @@ class Regression(LinkedPath):
         else:
             out.update(self.residual.site_dims(f"{name}_residual", spec))
         return out
+
+    def on_time_grid(self, old_grid: Any, new_grid: Any) -> Regression:
+        """The covariates interpolated linearly onto ``new_grid``."""
+        z = interpolate_in_time(self.covariates, old_grid, new_grid, axis=-2)
+        return dataclasses.replace(self, covariates=z)
 
     def coords(self, name: str) -> dict[str, list[str]]:
         """``{f"{name}_covariate": names}``: the effects labelled by covariate."""

@@ -17,7 +17,16 @@ from bayes_mfg.stepping.linalg import (
     neighbour_solve,
     row_action,
 )
-from bayes_mfg.stepping.schemes import SCHEMES, Euler, Exponential, ImplicitEuler, Scheme, as_scheme
+from bayes_mfg.stepping.schemes import (
+    SCHEMES,
+    Euler,
+    Exponential,
+    ExponentialMidpoint,
+    ImplicitEuler,
+    Patankar,
+    Scheme,
+    as_scheme,
+)
 from bayes_mfg.stepping.structures import Chain, Dense, Neighbours, RateStructure
 
 __all__ = [
@@ -25,6 +34,8 @@ __all__ = [
     "Euler",
     "ImplicitEuler",
     "Exponential",
+    "ExponentialMidpoint",
+    "Patankar",
     "SCHEMES",
     "as_scheme",
     "RateStructure",

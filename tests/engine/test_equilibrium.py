@@ -72,7 +72,7 @@ def test_euler_unstable_setting_is_flagged_not_silent(rng):
     assert bool(stable.info.converged) and float(stable.info.max_jump_probability) > 1.0
 
 
-@pytest.mark.parametrize("scheme", ["implicit", "exponential"])
+@pytest.mark.parametrize("scheme", ["implicit", "exponential", "midpoint"])
 def test_stable_schemes_and_euler_agree_as_dt_shrinks(rng, scheme):
     mu0 = dirichlet(rng, 3)
     errs = []

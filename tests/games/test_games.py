@@ -87,7 +87,7 @@ def test_sir_effort_closed_form():
     np.testing.assert_allclose(c.cost, [0.5 * (1 - alpha) ** 2, 0.1, 0.0])
 
 
-@pytest.mark.parametrize("scheme", ["implicit", "exponential"])
+@pytest.mark.parametrize("scheme", ["implicit", "exponential", "midpoint"])
 def test_mobility_without_congestion_is_the_no_game_baseline(rng, scheme):
     game = bm.games.MobilityNetwork(n_states=4, scheme=scheme)
     q = jnp.asarray(rng.uniform(0.1, 1.0, size=(4, 4)))
@@ -99,7 +99,7 @@ def test_mobility_without_congestion_is_the_no_game_baseline(rng, scheme):
     # ... and the distribution follows the linear forward equation with rates q.
     Q = q * (1 - jnp.eye(4))
     Q = Q - jnp.diag(Q.sum(1))
-    if scheme == "exponential":
+    if scheme in ("exponential", "midpoint"):  # constant rates: the midpoint step is the exponential one
         step = jax.scipy.linalg.expm(game.dt * Q)
     else:
         step = jnp.linalg.inv(jnp.eye(4) - game.dt * Q)

@@ -114,6 +114,12 @@ def test_flow_likelihood_equals_a_hand_computation():
             "obs_concentration": jnp.array([phi]), "obs_weekday": jnp.asarray(weekday)[None]}
     ll = log_likelihood(model, draw, data)["obs"]
     np.testing.assert_allclose(np.asarray(ll).reshape(-1), hand, rtol=1e-10, atol=1e-8)
+    # ArviZ labels the seven effects by weekday (the observation model declares its site dims)
+    assert model.site_dims()["obs_weekday"] == ("weekday",)
+    assert model.observation.coords("obs") == {"weekday": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
+    assert "obs_weekday" not in bm.CalibrationModel(
+        game, model.paths, ReportedCounts(population=population), readout=model.readout, mu0_source="data",
+        fixed={"c_infected": 0.0}).site_dims()
     # masked days contribute exactly 0, the others are unchanged
     gaps = y[None, :, None].copy()
     gaps[0, [2, 7], 0] = np.nan
