@@ -36,7 +36,7 @@ from numpyro.primitives import Messenger
 from bayes_mfg._compat import rebind_numpyro_submodules
 from bayes_mfg._reporting import report_forward
 from bayes_mfg._validation import check_positive_float
-from bayes_mfg.data import Observations, time_indices
+from bayes_mfg.data import Observations, interpolate_in_time, time_indices
 from bayes_mfg.engine import AbstractAdjoint, AbstractSolver, ImplicitAdjoint, check_solver, default_solver, equilibrium
 from bayes_mfg.games.base import MeanFieldGame
 from bayes_mfg.observe import ObservationModel, Readout
@@ -235,8 +235,6 @@ class CalibrationModel:
         >>> fine.game.n_times, fine.fixed["vaccination"].shape, float(fine.fixed["vaccination"][39])
         (81, (81,), 0.005)
         """
-        from bayes_mfg.paths._support import interpolate_in_time
-
         if isinstance(n_times, bool) or not isinstance(n_times, (int, np.integer)) or n_times < 2:
             raise ValueError(f"n_times must be an int >= 2, got {n_times!r}")
         if not dataclasses.is_dataclass(self.game) or not hasattr(self.game, "n_times"):

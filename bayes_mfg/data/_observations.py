@@ -11,7 +11,7 @@ import numpy as np
 
 from bayes_mfg.data._csv import read_long_csv, write_long_csv
 
-__all__ = ["KINDS", "SIMPLEX_ATOL", "Observations", "time_indices"]
+__all__ = ["KINDS", "SIMPLEX_ATOL", "Observations", "interpolate_in_time", "time_indices"]
 
 KINDS = ("fractions", "counts", "values")
 
@@ -327,3 +327,15 @@ def time_indices(times: np.ndarray, grid: np.ndarray, *, atol: float = 1e-9) -> 
             f"off-grid times: {bad.tolist()}"
         )
     return idx
+
+
+def interpolate_in_time(values: Any, old_grid: Any, new_grid: Any, axis: int) -> np.ndarray:
+    """``values`` given on ``old_grid`` along ``axis``, linearly interpolated onto ``new_grid``
+    (a refinement of the time grid: every old point keeps its value)."""
+    a = np.moveaxis(np.asarray(values, dtype=np.float64), axis, 0)
+    old, new = np.asarray(old_grid, dtype=np.float64), np.asarray(new_grid, dtype=np.float64)
+    if a.shape[0] != old.shape[0]:
+        raise ValueError(f"values have {a.shape[0]} time points along axis {axis} but the grid has {old.shape[0]}")
+    flat = a.reshape(a.shape[0], -1)
+    out = np.stack([np.interp(new, old, flat[:, j]) for j in range(flat.shape[1])], axis=1)
+    return np.moveaxis(out.reshape((new.shape[0], *a.shape[1:])), 0, axis)

@@ -13,7 +13,7 @@ from numpyro.distributions import constraints
 from bayes_mfg.games.base import ParameterSpec
 
 __all__ = ["as_shape", "broadcast_path", "check_distribution", "check_scalar_distribution", "freeze",
-           "interpolate_in_time", "lower_bound_of", "parameter_dims", "std_normal"]
+           "lower_bound_of", "parameter_dims", "std_normal"]
 
 Array = jax.Array
 
@@ -31,18 +31,6 @@ def freeze(x: Any, argname: str) -> float | tuple:
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{argname} must be finite, got {x!r}")
     return float(a) if a.ndim == 0 else tuple(freeze(v, argname) for v in a)
-
-
-def interpolate_in_time(values: Any, old_grid: Any, new_grid: Any, axis: int) -> np.ndarray:
-    """``values`` given on ``old_grid`` along ``axis``, linearly interpolated onto ``new_grid``
-    (a refinement of the time grid: every old point keeps its value)."""
-    a = np.moveaxis(np.asarray(values, dtype=np.float64), axis, 0)
-    old, new = np.asarray(old_grid, dtype=np.float64), np.asarray(new_grid, dtype=np.float64)
-    if a.shape[0] != old.shape[0]:
-        raise ValueError(f"values have {a.shape[0]} time points along axis {axis} but the grid has {old.shape[0]}")
-    flat = a.reshape(a.shape[0], -1)
-    out = np.stack([np.interp(new, old, flat[:, j]) for j in range(flat.shape[1])], axis=1)
-    return np.moveaxis(out.reshape((new.shape[0], *a.shape[1:])), 0, axis)
 
 
 def as_shape(value: Any, shape: tuple[int, ...], argname: str) -> np.ndarray:

@@ -16,10 +16,11 @@ import numpyro.distributions as dist
 from numpyro.contrib.module import eqx_module, random_eqx_module
 
 from bayes_mfg._validation import check_choice, check_positive_float, check_positive_int
+from bayes_mfg.data import interpolate_in_time
 from bayes_mfg.games.base import ParameterSpec
 from bayes_mfg.paths._base import LinkedPath
 from bayes_mfg.paths._context import PathContext, check_context
-from bayes_mfg.paths._support import as_shape, broadcast_path, freeze, interpolate_in_time
+from bayes_mfg.paths._support import as_shape, broadcast_path, freeze
 
 __all__ = ["ACTIVATIONS", "FIELD_INPUTS", "NEURAL_INPUTS", "Neural", "NeuralField"]
 

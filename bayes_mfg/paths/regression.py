@@ -13,10 +13,11 @@ import numpyro
 import numpyro.distributions as dist
 
 from bayes_mfg._validation import check_positive_float
+from bayes_mfg.data import interpolate_in_time
 from bayes_mfg.games.base import ParameterSpec
 from bayes_mfg.paths._base import LinkedPath
 from bayes_mfg.paths._context import PathContext, check_context
-from bayes_mfg.paths._support import as_shape, broadcast_path, freeze, interpolate_in_time
+from bayes_mfg.paths._support import as_shape, broadcast_path, freeze
 from bayes_mfg.paths.spline import TimeSpline
 
 __all__ = ["Regression"]
