@@ -95,8 +95,9 @@ def masked(data: bm.Observations, keep: np.ndarray) -> bm.Observations:
                                        trajectory_names=data.trajectory_names, n_states=3)
 
 
-def build_model(kind: str, d) -> bm.CalibrationModel:
-    """The calibration model ``kind`` (one of :data:`MODELS`) for the dataset ``d``."""
+def build_model(kind: str, d, scheme: str = bm.stepping.DEFAULT_SCHEME) -> bm.CalibrationModel:
+    """The calibration model ``kind`` (one of :data:`MODELS`) for the dataset ``d``, its game
+    stepped by ``scheme``."""
     n_times = d.n_days + PAD + 1
     horizon = float(n_times - 1)
     z = covariate_matrix(d, n_times)
@@ -108,19 +109,20 @@ def build_model(kind: str, d) -> bm.CalibrationModel:
     shared = dict(readout=cases, mu0_source="shared", mu0_concentration=tuple(2.5e5 * m0))
     gamma = dist.LogNormal(np.log(1.0 / 7.0), 0.15)
     if kind == "game":
-        game = bm.games.SIR(horizon=horizon, n_times=n_times)
+        game = bm.games.SIR(horizon=horizon, n_times=n_times, scheme=scheme)
         beta = bm.paths.Regression(z, names=COVARIATES, link="exp", effect_scale=0.5,
                                    residual=bm.paths.TimeSpline(n_knots=24, link="exp", loc=np.log(0.2), scale=0.5,
                                                                 smoothness=0.3))
         paths = {"beta": beta, "gamma": gamma, "c_infected": dist.LogNormal(np.log(1000.0), 1.5)}
         return bm.CalibrationModel(game, paths, obs, fixed={"c_alpha": 1.0, "vaccination": vacc}, **shared)
     if kind == "classical":
-        game = bm.games.SIR(horizon=horizon, n_times=n_times)
+        game = bm.games.SIR(horizon=horizon, n_times=n_times, scheme=scheme)
         beta = bm.paths.TimeSpline(n_knots=24, link="exp", loc=np.log(0.2), scale=0.5, smoothness=0.3)
         return bm.CalibrationModel(game, {"beta": beta, "gamma": gamma}, obs,
                                    fixed={"c_infected": 0.0, "vaccination": vacc}, **shared)
     if kind == "neural":
-        game = bm.games.MeanFieldDynamics(n_states=3, moves=((0, 1), (1, 2)), horizon=horizon, n_times=n_times)
+        game = bm.games.MeanFieldDynamics(n_states=3, moves=((0, 1), (1, 2)), horizon=horizon, n_times=n_times,
+                                          scheme=scheme)
         net = bm.paths.Neural(inputs=("t",), hidden=(8,), covariates=z, bayesian=True, prior_scale=1.0,
                               link="exp", floor=0.0, init_value=np.array([0.2 * m0[1], 1.0 / 7.0]))
         return bm.CalibrationModel(game, {"rates": net}, obs, **shared)
@@ -168,10 +170,11 @@ def run(args) -> dict:
     window = ~keep
     y = d.cases.values[0, :, 0]
     results: dict = {"fit_days": int(n_fit), "forecast_days": int(window.sum()), "models": {}}
+    results["scheme"] = args.scheme
     results["inference"] = (f"NUTS, {args.chains} chains x ({args.warmup} + {args.samples})" if args.fit == "nuts"
                             else f"SVI, mean-field normal guide, {args.steps} Adam steps (lr 0.01)")
     for kind in args.models:
-        model = build_model(kind, d)
+        model = build_model(kind, d, args.scheme)
         t1 = time.perf_counter()
         fit = fit_model(model, train, args)
         fit_s = time.perf_counter() - t1
@@ -214,8 +217,10 @@ def run(args) -> dict:
 def fit_model(model: bm.CalibrationModel, data: bm.Observations, args) -> bm.inference.Fit:
     """The fit of ``args.fit``: NUTS (started from a Laplace approximation) or SVI (normal guide)."""
     if args.fit == "nuts":
+        # a Bayesian network's weights have no Laplace start here (random_eqx_module): prior draws
+        init = "prior" if any(isinstance(p, bm.paths.Neural) for p in model.paths.values()) else "laplace"
         return bm.fit_nuts(model, data, num_chains=args.chains, num_warmup=args.warmup, num_samples=args.samples,
-                           init="laplace", seed=args.seed, progress_bar=False)
+                           init=init, seed=args.seed, progress_bar=False)
     return bm.fit_svi(model, data, guide="normal", num_steps=args.steps, learning_rate=0.01, seed=args.seed,
                       progress_bar=False)
 
@@ -233,6 +238,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--samples", type=int, default=400)
     ap.add_argument("--predictive", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scheme", default=bm.stepping.DEFAULT_SCHEME, choices=tuple(bm.stepping.SCHEMES),
+                    help="time stepping of the games (the published runs: implicit)")
     ap.add_argument("--quick", action="store_true", help="a smoke run (20 + 20 draws, 1 chain)")
     args = ap.parse_args(argv)
     if args.quick:

@@ -14,9 +14,10 @@ import numpyro.distributions as dist
 
 from bayes_mfg import paths as mfg_paths
 from bayes_mfg.cli.summary import summarize, write_summary
-from bayes_mfg.criticism import report
+from bayes_mfg.criticism import report, time_step_check
 from bayes_mfg.data import Observations
 from bayes_mfg.datasets import simulate
+from bayes_mfg.games.base import ContinuousTimeGame
 from bayes_mfg.inference import fit_nuts, fit_svi, load, save
 from bayes_mfg.model import CalibrationModel
 from bayes_mfg.observe import Dirichlet
@@ -63,8 +64,8 @@ def _read_data(args: argparse.Namespace, prob: Problem) -> Observations:
     return data
 
 
-def _fit(args: argparse.Namespace, model: CalibrationModel, data: Observations) -> tuple[Any, float, dict[str, int]]:
-    """Fit by ``--method``; returns the DataTree, the fit time and the failure counts."""
+def _fit(args: argparse.Namespace, model: CalibrationModel, data: Observations) -> tuple[Any, Any, float, dict[str, int]]:
+    """Fit by ``--method``; returns the fit, its DataTree, the fit time and the failure counts."""
     progress = not args.no_progress
     start = time.perf_counter()
     failures: dict[str, int] = {}
@@ -84,7 +85,7 @@ def _fit(args: argparse.Namespace, model: CalibrationModel, data: Observations) 
     failures["adjoint_failures"] = int(res.failures.n_adjoint_failures)
     conv = np.asarray(tree["sample_stats"]["solver_converged"].values)
     failures["failed_solve_draws"] = int(np.sum(~conv.reshape(*conv.shape[:2], -1).all(-1)))
-    return tree, fit_time, failures
+    return res, tree, fit_time, failures
 
 
 def _plot(tree: Any, prob: Problem, data: Observations, truth_mu: np.ndarray | None,
@@ -129,7 +130,9 @@ def calibrate(args: argparse.Namespace) -> dict[str, Any]:
 
     paths = {name: build_path(args, prob.centres[name]) for name in prob.calibrated}
     model = CalibrationModel(prob.game, paths, obs_model, fixed=prob.fixed or None)
-    tree, fit_time, failures = _fit(args, model, data)
+    res, tree, fit_time, failures = _fit(args, model, data)
+    checkable = args.time_step_check and isinstance(prob.game, ContinuousTimeGame)  # a discrete-time step is the model
+    check = time_step_check(res, num_draws=50, seed=args.seed) if checkable else None
     tree.attrs["cli_arguments"] = json.dumps({k: v for k, v in vars(args).items() if k != "subparser"}, default=str)
     save(tree, out / "posterior.nc")
 
@@ -144,6 +147,9 @@ def calibrate(args: argparse.Namespace) -> dict[str, Any]:
         "states x time steps": f"{prob.game.n_states} x {prob.game.n_times}",
         "fit time (s)": f"{fit_time:.1f}",
     }
+    if check is not None:
+        header["time step check"] = (f"{'passes' if check.passed else 'FAILS'}: posterior means move by up to "
+                                     f"{check.max_shift:.2f} sd with dt / 2 ({check.scheme})")
     table = write_summary(rows, out, header)
     _plot(tree, prob, data, truth_mu, truth_paths, out)
 
@@ -151,7 +157,9 @@ def calibrate(args: argparse.Namespace) -> dict[str, Any]:
     print(f"\nbayes-mfg calibrate: {args.system}, path {args.path}, {header['method']}")
     print(table)
     print(f"solver failures: {failures}; fit {fit_time:.1f} s, total {total:.1f} s; outputs in {out}")
-    return {"tree": tree, "rows": rows, "fit_time": fit_time, "total_time": total, "out": out}
+    if check is not None and check.warning is not None:
+        print(f"WARNING: {check.warning}")
+    return {"tree": tree, "rows": rows, "fit_time": fit_time, "total_time": total, "out": out, "time_step": check}
 
 
 def report_command(args: argparse.Namespace) -> pathlib.Path:

@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--data", default=None, help="CSV (trajectory,time,state,value) instead of simulated data")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--no-time-step-check", dest="time_step_check", action="store_false",
+                   help="skip the check that halving dt does not move the posterior (bayes_mfg.time_step_check)")
     p.set_defaults(subparser=p)
     r = sub.add_parser("report", help="write an uncertainty report (HTML or Markdown) from saved fits",
                        description="Report of one or several fits saved as NetCDF (bayes-mfg calibrate's posterior.nc): "

@@ -28,7 +28,9 @@ from bayes_mfg.criticism._comparison import compare
 from bayes_mfg.criticism._fits import ROLES_ATTR, default_parameters, tree_site_roles
 from bayes_mfg.criticism._identifiability import identifiability as ident
 from bayes_mfg.criticism._predictive import predictive_check
+from bayes_mfg.criticism._time_step import time_step_check
 from bayes_mfg.data import Observations
+from bayes_mfg.games.base import ContinuousTimeGame
 from bayes_mfg.inference import Fit, site_roles
 
 FORMATS = (".html", ".md")
@@ -113,7 +115,7 @@ def _tree_ppc(tree: xr.DataTree, prob: float = 0.9) -> pd.DataFrame:
 
 
 def _blocks_for_fit(name: str, fit: Any, *, model, data: Observations | None, test_data: Observations | None,
-                    truth: Mapping[str, Any] | None, identifiability: bool) -> list:
+                    truth: Mapping[str, Any] | None, identifiability: bool, time_step: bool) -> list:
     is_result = isinstance(fit, Fit)
     tree = fit.to_arviz() if is_result else fit
     model = fit.model if is_result else model
@@ -143,6 +145,10 @@ def _blocks_for_fit(name: str, fit: Any, *, model, data: Observations | None, te
     diag = diagnostics(tree, roles)
     blocks.append(("md", "### Diagnostics\n\n" + "\n".join(f"- {k}: {v:.4g}" if isinstance(v, float) else f"- {k}: {v}"
                                                            for k, v in diag.items())))
+    if time_step and is_result and isinstance(model.game, ContinuousTimeGame):
+        check = time_step_check(fit, num_draws=50)
+        warn = f"**Warning: {check.warning}**\n\n" if check.warning is not None else ""
+        blocks.append(("md", "### Time step\n\n" + warn + check.summary()))
     if "svi_losses" in tree.children:
         import matplotlib.pyplot as plt
 
@@ -181,6 +187,7 @@ def report(
     test_data: Observations | None = None,
     truth: Mapping[str, Any] | None = None,
     identifiability: bool = True,
+    time_step: bool = True,
     compare_unit: str = "trajectory",
     title: str = "bayes_mfg calibration report",
 ) -> Path:
@@ -203,6 +210,10 @@ def report(
         Optional ``{parameter: value or (N,) path}`` drawn on the path figures (synthetic data).
     identifiability
         Include the identifiability section.
+    time_step
+        Include the time-step check of each fit (:func:`~bayes_mfg.time_step_check`: do the
+        posterior means move when dt is halved?) and its warning; fits only, continuous-time
+        games only.
     compare_unit
         Unit left out by the comparison (``"trajectory"`` or ``"observation"``).
     title
@@ -231,7 +242,7 @@ def report(
         blocks.append(("fig", cmp.plot(), "ELPD per model"))
     for name, fit in items.items():
         blocks += _blocks_for_fit(name, fit, model=model, data=data, test_data=test_data, truth=truth,
-                                  identifiability=identifiability)
+                                  identifiability=identifiability, time_step=time_step)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".html":
         body = []

@@ -75,8 +75,8 @@ class TimeStepCheck:
     passed
         Whether ``max_shift <= threshold``, ``pareto_k <= 0.7`` and at most 10% of solves failed.
     suggested_steps
-        When not passed, the time steps that bring the estimated bias under ``threshold``
-        (``None`` when passed).
+        When not passed, the fewest time steps that bring the estimated bias under
+        ``threshold`` and keep every observation time on the grid (``None`` when passed).
 
     Examples
     --------
@@ -153,6 +153,17 @@ def _loglik_and_ok(model, data, draws: dict, params: dict) -> tuple[np.ndarray, 
     ll, ok = jax.jit(jax.vmap(one))({k: jnp.asarray(v) for k, v in draws.items()})
     ll, ok = np.asarray(ll, dtype=np.float64), np.asarray(ok, dtype=bool)
     return ll, ok & np.isfinite(ll)
+
+
+def _steps_on_data_times(steps: int, n_steps: int, times: np.ndarray, horizon: float) -> int:
+    """The fewest time steps >= ``steps`` whose grid holds every observation time (a multiple
+    of ``n_steps`` does: the search ends there)."""
+    last = int(math.ceil(steps / n_steps)) * n_steps
+    for m in range(steps, last):
+        k = times * m / horizon
+        if np.all(np.abs(k - np.round(k)) <= 1e-9 * max(1.0, float(np.max(np.abs(k))))):
+            return m
+    return last
 
 
 def time_step_check(fit, *, factor: int = 2, num_draws: int = 100, threshold: float = TIME_STEP_THRESHOLD,
@@ -244,7 +255,8 @@ def time_step_check(fit, *, factor: int = 2, num_draws: int = 100, threshold: fl
     suggested = None
     if not passed and np.isfinite(max_shift) and max_shift > threshold:
         bias = max_shift / (1.0 - factor ** (-order))
-        suggested = int(math.ceil(n_steps * (bias / threshold) ** (1.0 / order)))
+        suggested = _steps_on_data_times(int(math.ceil(n_steps * (bias / threshold) ** (1.0 / order))), n_steps,
+                                         np.asarray(data.times), float(game.horizon))
     return TimeStepCheck(n_steps, factor * n_steps, scheme, order, n_draws, n_failed, float(np.mean(delta)),
                          float(np.mean(delta)) / sd_ll if sd_ll > 0 else 0.0, shifts, max_shift, float(k), threshold,
                          passed, suggested)

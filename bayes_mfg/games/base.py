@@ -238,12 +238,17 @@ class ContinuousTimeGame(MeanFieldGame):
     * ``"implicit"``: rates frozen over each step, implicit Euler in the linear part,
       ``mu_{n+1} = mu_n (I - dt Q_n)^{-1}`` and ``u_n = (I - dt Q_n)^{-1} (u_{n+1} + dt f_n)``;
       ``(I - dt Q)^{-1}`` is a stochastic matrix for any dt, so the scheme is positivity-
-      preserving and mass-conserving for any step size, and one step is one d x d LU solve
-      (the default: the cheapest stable step, and the cheapest to differentiate).
+      preserving and mass-conserving for any step size; one d x d solve per step.
     * ``"exponential"``: rates frozen over each step and the linear ODE solved exactly,
       ``mu_{n+1} = mu_n expm(dt Q_n)`` and ``u_n = expm(dt Q) u_{n+1} + int_0^dt expm(s Q) f ds``;
-      positivity-preserving and mass-conserving for any step size; about 4x the cost of
-      ``"implicit"`` per solve and more per gradient.
+      positivity-preserving and mass-conserving for any step size (dense rates only).
+    * ``"patankar"`` (the default, :data:`~bayes_mfg.stepping.DEFAULT_SCHEME`): second order;
+      MPRK22 for the Kolmogorov step (positive and mass-conserving for any step size) and
+      Richardson-extrapolated implicit Euler for the HJB step (:class:`~bayes_mfg.stepping.Patankar`).
+    * ``"midpoint"``: second order; the exponential step with the controls of the step's
+      midpoint (dense rates only, :class:`~bayes_mfg.stepping.ExponentialMidpoint`).
+
+    ``docs/schemes.md`` measures their orders and costs.
 
     Examples
     --------

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
-from bayes_mfg.stepping import Scheme
+from bayes_mfg.stepping import DEFAULT_SCHEME, Scheme
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,7 +52,7 @@ class MeanFieldDynamics(Game):
     moves: tuple[tuple[int, int], ...] | None = None
     horizon: float = 2.0
     n_times: int = 100
-    scheme: Scheme | str = "implicit"
+    scheme: Scheme | str = DEFAULT_SCHEME
 
     def __post_init__(self) -> None:
         self._validate_grid()

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from bayes_mfg._validation import check_positive_float
 from bayes_mfg.games.base import Array, FiniteActionGame, ParameterSpec, Params
-from bayes_mfg.stepping import Scheme
+from bayes_mfg.stepping import DEFAULT_SCHEME, Scheme
 
 DI, DS, UI, US = 0, 1, 2, 3
 
@@ -50,7 +50,7 @@ class Cybersecurity(FiniteActionGame):
     n_states: ClassVar[int] = 4
     horizon: float = 10.0
     n_times: int = 100
-    scheme: Scheme | str = "implicit"
+    scheme: Scheme | str = DEFAULT_SCHEME
     temperature: float = 0.0
 
     state_names_default: ClassVar[tuple[str, ...]] = ("DI", "DS", "UI", "US")

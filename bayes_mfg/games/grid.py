@@ -43,7 +43,7 @@ import numpy as np
 
 from bayes_mfg._validation import check_positive_float
 from bayes_mfg.games.base import Array, ContinuousTimeGame, Control, ParameterSpec, Params
-from bayes_mfg.stepping import Chain, Neighbours, RateStructure, Scheme
+from bayes_mfg.stepping import DEFAULT_SCHEME, Chain, Neighbours, RateStructure, Scheme
 
 __all__ = ["Grid", "GridDynamics", "GridGame"]
 
@@ -215,8 +215,9 @@ class GridGame(ContinuousTimeGame):
     horizon, n_times
         Time horizon T and number of time points N.
     scheme
-        ``"implicit"`` (default: stable for every dt) or ``"euler"`` (stable only while
-        ``dt * max out-rate <= 1``: ``dt sigma^2 / h^2 <= 1 / n_dim`` at least).
+        ``"patankar"`` (default: second order, positive for every dt), ``"implicit"`` (first
+        order, positive for every dt) or ``"euler"`` (stable only while ``dt * max out-rate
+        <= 1``: ``dt sigma^2 / h^2 <= 1 / n_dim`` at least).
 
     Examples
     --------
@@ -242,7 +243,7 @@ class GridGame(ContinuousTimeGame):
     sigma: float
     horizon: float = 1.0
     n_times: int = 100
-    scheme: Scheme | str = "implicit"
+    scheme: Scheme | str = DEFAULT_SCHEME
 
     def __post_init__(self) -> None:
         if not isinstance(self.grid, Grid):

@@ -11,7 +11,7 @@ import numpy as np
 
 from bayes_mfg._validation import check_positive_int
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
-from bayes_mfg.stepping import Scheme
+from bayes_mfg.stepping import DEFAULT_SCHEME, Scheme
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,8 +38,9 @@ class LinearQuadratic(Game):
     horizon, n_times
         Time horizon T and number of grid points N.
     scheme
-        ``"implicit"`` (default) or ``"exponential"`` (both stable for any dt), or ``"euler"``
-        (the seed paper's; stable only while dt * max out-rate <= 1).
+        ``"patankar"`` (default, second order), ``"midpoint"`` (second order), ``"implicit"`` or
+        ``"exponential"`` (first order; all four stable for any dt), or ``"euler"`` (the seed
+        paper's; stable only while dt * max out-rate <= 1).
     max_rate
         Upper clip of the rates (a fixed modelling choice, not a parameter).
 
@@ -55,7 +56,7 @@ class LinearQuadratic(Game):
     n_states: int
     horizon: float = 2.0
     n_times: int = 100
-    scheme: Scheme | str = "implicit"
+    scheme: Scheme | str = DEFAULT_SCHEME
     max_rate: float = 100.0
 
     def __post_init__(self) -> None:
@@ -134,7 +135,8 @@ class NeighbourLinearQuadratic(Game):
         The state the terminal cost pulls towards (``h(target) = 0``); every state must
         reach it.
     horizon, n_times, scheme, max_rate
-        As in :class:`LinearQuadratic`; ``scheme`` is ``"implicit"`` (default) or ``"euler"``.
+        As in :class:`LinearQuadratic`; ``scheme`` is ``"patankar"`` (default), ``"implicit"`` or
+        ``"euler"`` (neighbour rates: no exponential schemes).
 
     Examples
     --------
@@ -151,7 +153,7 @@ class NeighbourLinearQuadratic(Game):
     target: int = 0
     horizon: float = 2.0
     n_times: int = 100
-    scheme: Scheme | str = "implicit"
+    scheme: Scheme | str = DEFAULT_SCHEME
     max_rate: float = 100.0
 
     def __post_init__(self) -> None:

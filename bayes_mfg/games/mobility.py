@@ -14,7 +14,7 @@ from typing import Sequence
 import jax.numpy as jnp
 
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
-from bayes_mfg.stepping import Scheme
+from bayes_mfg.stepping import DEFAULT_SCHEME, Scheme
 
 
 def congestion_best_response(
@@ -76,7 +76,7 @@ class MobilityNetwork(Game):
     n_states: int
     horizon: float = 1.0
     n_times: int = 50
-    scheme: Scheme | str = "implicit"
+    scheme: Scheme | str = DEFAULT_SCHEME
 
     def __post_init__(self) -> None:
         self._validate_grid()
@@ -139,7 +139,7 @@ class UrbanMobility(Game):
     zone_names: tuple[str, ...] = ("zone0", "zone1")
     horizon: float = 15.0
     n_times: int = 61
-    scheme: Scheme | str = "implicit"
+    scheme: Scheme | str = DEFAULT_SCHEME
 
     def __post_init__(self) -> None:
         names = self.zone_names

@@ -10,7 +10,7 @@ import numpy as np
 
 from bayes_mfg._validation import is_concrete
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
-from bayes_mfg.stepping import Scheme
+from bayes_mfg.stepping import DEFAULT_SCHEME, Scheme
 
 S, I, R = 0, 1, 2
 
@@ -56,7 +56,7 @@ class SIR(Game):
     n_states: ClassVar[int] = 3
     horizon: float = 40.0
     n_times: int = 100
-    scheme: Scheme | str = "implicit"
+    scheme: Scheme | str = DEFAULT_SCHEME
 
     state_names_default: ClassVar[tuple[str, ...]] = ("S", "I", "R")
 

@@ -18,6 +18,7 @@ from bayes_mfg.stepping.linalg import (
     row_action,
 )
 from bayes_mfg.stepping.schemes import (
+    DEFAULT_SCHEME,
     SCHEMES,
     Euler,
     Exponential,
@@ -37,6 +38,7 @@ __all__ = [
     "ExponentialMidpoint",
     "Patankar",
     "SCHEMES",
+    "DEFAULT_SCHEME",
     "as_scheme",
     "RateStructure",
     "Dense",

@@ -18,7 +18,7 @@ a scheme works for every rate structure that provides them. Schemes are frozen d
 
 * :class:`Euler`: ``u_n = u_{n+1} + dt (f + Q u_{n+1})``, ``mu_{n+1} = mu_n + dt mu_n Q``
   (the seed paper's; a probability vector only while ``dt * max out-rate <= 1``);
-* :class:`ImplicitEuler` (the default): ``u_n = (I - dt Q)^{-1} (u_{n+1} + dt f)``,
+* :class:`ImplicitEuler`: ``u_n = (I - dt Q)^{-1} (u_{n+1} + dt f)``,
   ``mu_{n+1} = mu_n (I - dt Q)^{-1}``; ``I - dt Q`` is a non-singular M-matrix with unit row
   sums, so ``(I - dt Q)^{-1}`` is stochastic for every dt: mass and positivity are kept;
 * :class:`Exponential`: ``u_n = expm(dt Q) u_{n+1} + dt phi_1(dt Q) f``,
@@ -54,7 +54,7 @@ from bayes_mfg.stepping.structures import Dense, RateStructure
 Array = jax.Array
 
 __all__ = ["Scheme", "Euler", "ImplicitEuler", "Exponential", "ExponentialMidpoint", "Patankar", "SCHEMES",
-           "as_scheme"]
+           "DEFAULT_SCHEME", "as_scheme"]
 
 
 def _dense_generator(structure: RateStructure, rates: Array) -> tuple[Array, Array]:
@@ -439,6 +439,10 @@ class Patankar(ImplicitEuler):
 
 SCHEMES: dict[str, type[Scheme]] = {cls.name: cls for cls in (ImplicitEuler, Exponential, Euler, ExponentialMidpoint,
                                                               Patankar)}
+
+#: The scheme of every continuous-time game unless it is given: second order at about the
+#: cost of implicit Euler (``docs/schemes.md`` has the order and cost tables behind the choice).
+DEFAULT_SCHEME = "patankar"
 
 
 def as_scheme(scheme: Any) -> Scheme:
