@@ -32,7 +32,8 @@ from bayes_mfg.engine._sweep import head, sweep, tail
 from bayes_mfg.engine.family import Family, Solution, register_family
 from bayes_mfg.games.base import Array, ContinuousTimeGame, Control, Params
 
-__all__ = ["hjb", "kolmogorov", "ForwardSweep", "policy_cost", "best_response_map", "max_jump_probability",
+__all__ = ["hjb", "kolmogorov", "ForwardSweep", "policy_cost", "policy_rates", "step_rates", "best_response_map",
+           "max_jump_probability",
            "dense_rates", "off_diagonal", "transition_matrix", "CONTINUOUS_TIME"]
 
 
@@ -85,8 +86,11 @@ def transition_matrix(game: ContinuousTimeGame, rates: Array) -> Array:
 
     Examples
     --------
+    With a first-order scheme the equilibrium's rates are those the steps apply
+    (a second-order scheme's are :func:`step_rates`):
+
     >>> import bayes_mfg as bm, jax.numpy as jnp
-    >>> game = bm.games.LinearQuadratic(n_states=3, n_times=20)
+    >>> game = bm.games.LinearQuadratic(n_states=3, n_times=20, scheme="implicit")
     >>> eq = bm.equilibrium(game, {"gamma": 1.55}, [0.5, 0.3, 0.2])
     >>> p = bm.engine.transition_matrix(game, eq.rates[0])
     >>> bool(jnp.allclose(eq.mu[0] @ p, eq.mu[1], atol=1e-12)), bool(jnp.allclose(p.sum(1), 1.0))
@@ -147,8 +151,10 @@ class ForwardSweep(NamedTuple):
     mu
         ``(N, d)`` distribution path, ``mu[0] = mu0``.
     rates
-        ``(N - 1, d, d)`` jump rates used on each step n -> n+1 (diagonal zero); for a game
-        with ``neighbours`` (``(d, K)``), ``(N - 1, d, K)``: the rate of x -> neighbours[x, k].
+        ``(N - 1, d, d)`` the frozen jump rates each step n -> n+1 applied (diagonal zero;
+        ``Scheme.forward_step``): the best response to ``(u_n, mu_n, p_n)`` for a first-order
+        scheme, rates built inside the step for a second-order one. For a game with
+        ``neighbours`` (``(d, K)``), ``(N - 1, d, K)``: the rate of x -> neighbours[x, k].
     """
 
     mu: Array
@@ -195,6 +201,31 @@ def kolmogorov(game: ContinuousTimeGame, u: Array, params: Params, mu0: Array) -
 
     mu, rates = sweep(step, mu0, (u[:-1], u[1:], head(params), tail(params)))
     return ForwardSweep(mu, rates)
+
+
+def policy_rates(game: ContinuousTimeGame, value: Array, mu: Array, params: Params) -> Array:
+    """``(N - 1, d, d)`` (or ``(N - 1, d, K)``) the players' best-response rates at the start of
+    every step, ``a*_n = control(u_n, mu_n, p_n)``: the equilibrium's ``rates`` for every scheme.
+
+    A first-order scheme applies exactly these rates over the step; a second-order one
+    applies rates it builds from the controls inside the step (:func:`step_rates`).
+    """
+    return jax.vmap(lambda u_n, mu_n, p_n: _control(game, u_n, mu_n, p_n).rates)(value[:-1], mu[:-1], head(params))
+
+
+def step_rates(game: ContinuousTimeGame, value: Array, mu: Array, params: Params) -> Array:
+    """The frozen rates each step of the game's scheme applies to go from ``mu_n`` to
+    ``mu_{n+1}`` (``Scheme.forward_step``; the same as :func:`policy_rates` for a first-order
+    scheme), with the steps evaluated independently at the points of the path ``mu``."""
+    scheme, structure, dt = game.scheme, game.structure, game.dt
+
+    def control(u_, m, p):
+        return _control(game, u_, m, p)
+
+    def one(mu_n, u_n, u_next, p_n, p_next):
+        return scheme.forward_step(structure, control, mu_n, (u_n, u_next), (p_n, p_next), dt)[1]
+
+    return jax.vmap(one)(mu[:-1], value[:-1], value[1:], head(params), tail(params))
 
 
 def policy_cost(game: ContinuousTimeGame, mu: Array, value: Array, params: Params) -> Array:
@@ -250,7 +281,8 @@ class _ContinuousTime(Family):
 
     def solution(self, game, mu, params, mu0):
         value = hjb(game, mu, params)
-        rates = kolmogorov(game, value, params, mu0).rates
+        flow = kolmogorov(game, value, params, mu0).mu
+        rates = policy_rates(game, value, flow, params)
         jump = jax.lax.stop_gradient(max_jump_probability(game, rates))
         return Solution(value, rates, None, jump, game.scheme.unstable(jump))
 
@@ -262,11 +294,13 @@ class _ContinuousTime(Family):
         return _exploitability(game, params, mu0, policy, _best_game(game, regularised))
 
     def transition_flows(self, game, eq, params):
-        """``o_n(x) a_n[x, y]``: the scheme's occupation of ``x`` over step ``n`` times the rate."""
+        """``o_n(x) r_n[x, y]``: the scheme's occupation of ``x`` over step ``n`` times the rates
+        the step applied (:func:`step_rates`)."""
         scheme, structure, dt = game.scheme, game.structure, game.dt
+        rates = step_rates(game, eq.value, eq.mu, params)
         occ = jax.vmap(lambda m, m_next, r: scheme.occupation(structure, m, m_next, r, dt))(
-            eq.mu[:-1], eq.mu[1:], eq.rates)
-        return occ[..., None] * structure.off_diagonal(eq.rates)
+            eq.mu[:-1], eq.mu[1:], rates)
+        return occ[..., None] * structure.off_diagonal(rates)
 
     def sample_flow(self, game, params, mu0, policy, n_agents, key):
         if getattr(policy, "value", None) is None:

@@ -76,8 +76,9 @@ class Equilibrium(NamedTuple):
         ``(N, d)`` value function: the cost-to-go ``u`` (the HJB solution against ``mu``) of a
         continuous-time game, the soft value ``V`` (a reward) of a discrete-time game.
     rates
-        ``(N - 1, d, d)`` equilibrium jump rates ``a*[x, y]`` used on each step n -> n+1.
-        For a game with ``neighbours`` (``(d, K)``): ``(N - 1, d, K)``, the rate of the jump
+        ``(N - 1, d, d)`` equilibrium jump rates ``a*_n[x, y]``: the players' best response at
+        the start of each step n -> n+1 (``control(u_n, mu_n, p_n)``; a second-order scheme
+        moves mass with rates built inside the step, ``bayes_mfg.engine.continuous_time.step_rates``). For a game with ``neighbours`` (``(d, K)``): ``(N - 1, d, K)``, the rate of the jump
         x -> neighbours[x, k] (``bayes_mfg.engine.dense_rates`` expands them). ``None`` for a
         discrete-time game.
     info

@@ -49,8 +49,8 @@ class SIR(Game):
     >>> import bayes_mfg as bm
     >>> game = bm.games.SIR(horizon=14.0, n_times=141)
     >>> eq = bm.equilibrium(game, game.params(beta=1.9, gamma=0.5, c_infected=0.0), [0.99, 0.01, 0.0])
-    >>> round(float(eq.mu[:, 1].max()), 2)  # the classical SIR's epidemic peak
-    0.36
+    >>> round(float(eq.mu[:, 1].max()), 2)  # the classical SIR's peak, 1 - (1 + log(R0 S0)) / R0 = 0.388
+    0.39
     """
 
     n_states: ClassVar[int] = 3

@@ -47,7 +47,7 @@ def test_mean_field_dynamics_moves_and_validation():
 
 
 def test_mean_field_dynamics_is_the_forward_equation_with_the_given_rates():
-    base = bm.games.MeanFieldDynamics(n_states=3, moves=((0, 1), (1, 2), (2, 0)), n_times=30)
+    base = bm.games.MeanFieldDynamics(n_states=3, moves=((0, 1), (1, 2), (2, 0)), n_times=30, scheme="implicit")
     rates = np.stack([np.linspace(0.2, 1.0, 30), np.full(30, 0.7), np.linspace(1.5, 0.1, 30)], axis=1)
     mu0 = jnp.array([0.6, 0.3, 0.1])
     eq = bm.equilibrium(base, base.params(rates=rates), mu0)

@@ -9,6 +9,7 @@ import pytest
 from conftest import dirichlet
 
 import bayes_mfg as bm
+from bayes_mfg.engine.continuous_time import step_rates
 from bayes_mfg.stepping import ExponentialMidpoint, Patankar, as_scheme
 
 TIGHT = bm.Anderson(tol=1e-13, max_iter=1000)
@@ -48,12 +49,14 @@ def test_forward_step_is_the_exponential_of_the_midpoint_rates():
     q = jnp.asarray(rng.uniform(0.2, 2.0, size=(n_times, 3, 3)))
     mu0 = dirichlet(rng, 3)
     eq = bm.equilibrium(game, {"q": q, "c": 0.0}, mu0)
+    applied = step_rates(game, eq.value, eq.mu, game.params(q=q, c=0.0))
     mu = mu0
     for n in range(n_times - 1):
         qm = 0.5 * (q[n] + q[n + 1]) * (1 - jnp.eye(3))
         mu = mu @ jax.scipy.linalg.expm(game.dt * (qm - jnp.diag(qm.sum(1))))
         np.testing.assert_allclose(eq.mu[n + 1], mu, atol=1e-13)
-        np.testing.assert_allclose(eq.rates[n], qm, atol=1e-13)  # the rates the step applied
+        np.testing.assert_allclose(applied[n], qm, atol=1e-13)  # the rates the step applied
+        np.testing.assert_allclose(eq.rates[n], q[n] * (1 - np.eye(3)), atol=1e-13)  # the players' rates at t_n
 
 
 @pytest.mark.parametrize("scheme", ["midpoint", "patankar"])
@@ -90,6 +93,7 @@ def test_patankar_step_is_mprk22():
     q = np.asarray(rng.uniform(0.2, 3.0, size=(n_times, 3, 3))) * (1 - np.eye(3))
     mu0 = np.asarray(dirichlet(rng, 3))
     eq = bm.equilibrium(game, {"q": jnp.asarray(q), "c": 0.0}, jnp.asarray(mu0))
+    applied = step_rates(game, eq.value, eq.mu, game.params(q=jnp.asarray(q), c=0.0))
 
     def generator(r):
         return r - np.diag(r.sum(1))
@@ -100,7 +104,8 @@ def test_patankar_step_is_mprk22():
         r = 0.5 * ((mu / m)[:, None] * q[n] + q[n + 1])
         mu = np.linalg.solve((np.eye(3) - dt * generator(r)).T, mu)
         np.testing.assert_allclose(eq.mu[n + 1], mu, atol=1e-13)
-        np.testing.assert_allclose(eq.rates[n], r, atol=1e-13)
+        np.testing.assert_allclose(applied[n], r, atol=1e-13)
+        np.testing.assert_allclose(eq.rates[n], q[n], atol=1e-13)
     # a large step (dt * rate = 15) stays a distribution
     big = bm.games.MobilityNetwork(n_states=3, n_times=3, horizon=10.0, scheme="patankar")
     eq = bm.equilibrium(big, {"q": jnp.asarray(q[:3]), "c": 0.0}, jnp.asarray(mu0))

@@ -220,7 +220,8 @@ def test_meeting_starts_after_the_schedule_and_responds_to_its_costs():
         np.testing.assert_allclose(eq.mu.sum(axis=1), 1.0, atol=1e-12)
         starts[name] = float(game.start_time(eq.mu, game.params(**p)))
     assert all(t >= 1.0 for t in starts.values())  # never before the scheduled time
-    assert starts["base"] > 1.0 + game.dt  # the quorum, not the schedule, sets the start
+    # (at these settings the start tends to the schedule as dt -> 0: 1.079, 1.040, 1.020 with
+    # implicit Euler on 41, 81, 161 points, 1.037, 1.005, 1.002 with the second-order default)
     assert starts["late is dear"] < starts["base"] and starts["small quorum"] < starts["base"]
     assert starts["waiting is dear"] > starts["base"]
 
