@@ -24,6 +24,7 @@ def test_calibrate_writes_all_outputs(lq_run):
     assert rc == 0
     for name in ("posterior.nc", "summary.csv", "summary.md", "trajectories.png", "path.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert "**time step check**: " in (out / "summary.md").read_text()  # bayes_mfg.time_step_check ran
 
 
 def test_posterior_netcdf_groups_and_dims(lq_run):
@@ -118,7 +119,8 @@ def test_csv_data_round_trip(tmp_path):
     np.testing.assert_array_equal(back.times, sim.data.times)
     out = tmp_path / "out"
     rc = cli.main(["calibrate", "--system", "lq", "--states", "3", "--steps", "20", "--data", str(path),
-                   "--guide", "delta", "--svi-steps", "20", "--samples", "5", "--no-progress", "--out", str(out)])
+                   "--guide", "delta", "--svi-steps", "20", "--samples", "5", "--no-progress", "--no-time-step-check",
+                   "--out", str(out)])
     assert rc == 0
     tree = bm.load(out / "posterior.nc")
     np.testing.assert_allclose(tree["observed_data"]["obs"].values, sim.data.values)
@@ -126,6 +128,7 @@ def test_csv_data_round_trip(tmp_path):
     with open(out / "summary.csv") as fh:
         row = next(csv.DictReader(fh))
     assert row["parameter"] == "gamma" and row["truth"] == "nan"
+    assert "time step check" not in (out / "summary.md").read_text()
 
 
 def test_cli_choices_match_the_library():

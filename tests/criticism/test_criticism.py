@@ -313,7 +313,9 @@ def test_report_html_and_markdown_and_cli(lq, tmp_path):
     out = bm.report(fit, tmp_path / "r.html", test_data=test.data, truth={"gamma": 1.3})
     text = out.read_text()
     assert text.count("<img") >= 3 and "Identifiability" in text and "held-out" in text
-    md = bm.report(fit, tmp_path / "r.md", identifiability=False)
+    assert "Time step" in text and "posterior means move by up to" in text  # bayes_mfg.time_step_check
+    md = bm.report(fit, tmp_path / "r.md", identifiability=False, time_step=False)
+    assert "Time step" not in md.read_text()
     assert (tmp_path / "r_figures").is_dir() and "![" in md.read_text()
     with pytest.raises(ValueError, match="must end in"):
         bm.report(fit, tmp_path / "r.pdf")
