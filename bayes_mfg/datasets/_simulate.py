@@ -12,6 +12,7 @@ import numpyro
 from bayes_mfg._validation import check_positive_float, check_positive_int
 from bayes_mfg.data import Observations, time_indices
 from bayes_mfg.engine import default_solver, equilibrium, transition_matrix
+from bayes_mfg.engine.continuous_time import step_rates
 from bayes_mfg.games.base import Game, MeanFieldGame
 from bayes_mfg.games.dependent import MeanFieldDependent
 from bayes_mfg.observe import ObservationModel, Readout
@@ -176,8 +177,10 @@ def simulate(
     shares = mu
     if n_agents is not None:
         key, sub = jax.random.split(key)
+        # the rates each step of the scheme applied (a second-order scheme's are not eq.rates)
+        applied = jax.vmap(lambda v, m: step_rates(sim_game, v, m, params))(eq.value, eq.mu)
         counts = jax.vmap(lambda k, r, m: simulate_agents(game, r, m, n_agents, k))(
-            jax.random.split(sub, n_traj), eq.rates, jnp.asarray(m0)
+            jax.random.split(sub, n_traj), applied, jnp.asarray(m0)
         )
         shares = np.asarray(counts) / n_agents
 
@@ -216,7 +219,9 @@ def simulate_agents(game: Game, rates: jax.Array, mu0: jax.Array, n_agents: int,
     game
         The game (its grid and scheme).
     rates
-        ``(N - 1, d, d)`` jump rates per step, e.g. ``equilibrium(...).rates``.
+        ``(N - 1, d, d)`` jump rates per step: the rates each step of the scheme applies,
+        ``bayes_mfg.engine.continuous_time.step_rates(game, eq.value, eq.mu, params)`` (for a
+        first-order scheme these are ``eq.rates``).
     mu0
         ``(d,)`` initial distribution of the agents.
     n_agents
@@ -232,9 +237,12 @@ def simulate_agents(game: Game, rates: jax.Array, mu0: jax.Array, n_agents: int,
     Examples
     --------
     >>> import bayes_mfg as bm, jax
+    >>> from bayes_mfg.engine.continuous_time import step_rates
     >>> game = bm.games.LinearQuadratic(n_states=3, n_times=20)
-    >>> eq = bm.equilibrium(game, game.params(gamma=1.3), [0.5, 0.3, 0.2])
-    >>> counts = bm.datasets.simulate_agents(game, eq.rates, eq.mu[0], 1000, jax.random.PRNGKey(0))
+    >>> params = game.params(gamma=1.3)
+    >>> eq = bm.equilibrium(game, params, [0.5, 0.3, 0.2])
+    >>> rates = step_rates(game, eq.value, eq.mu, params)
+    >>> counts = bm.datasets.simulate_agents(game, rates, eq.mu[0], 1000, jax.random.PRNGKey(0))
     >>> counts.shape, int(counts[0].sum())
     ((20, 3), 1000)
     """

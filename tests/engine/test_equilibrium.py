@@ -9,6 +9,7 @@ from conftest import dirichlet
 
 import bayes_mfg as bm
 from bayes_mfg.engine import best_response_map, hjb, kolmogorov
+from bayes_mfg.engine.continuous_time import policy_rates, step_rates
 
 ARC = lambda game: 0.1 + 4 * 2.9 / game.horizon**2 * game.time_grid * (game.horizon - game.time_grid)  # noqa: E731
 
@@ -52,7 +53,10 @@ def test_value_and_rates_are_consistent_with_the_path(rng):
     mu0 = dirichlet(rng, 4)
     eq = bm.equilibrium(game, params, mu0)
     np.testing.assert_allclose(eq.value, hjb(game, eq.mu, params), atol=1e-13)
-    np.testing.assert_allclose(eq.rates, kolmogorov(game, eq.value, params, mu0).rates, atol=1e-13)
+    np.testing.assert_allclose(eq.rates, policy_rates(game, eq.value, eq.mu, params), atol=1e-13)
+    # the rates the steps applied: the sweep's, equal to the steps evaluated on the path
+    np.testing.assert_allclose(kolmogorov(game, eq.value, params, mu0).rates, step_rates(game, eq.value, eq.mu, params),
+                               atol=1e-9)
     assert eq.rates.shape == (99, 4, 4)
     np.testing.assert_array_equal(eq.mu[0], mu0)
 

@@ -13,6 +13,7 @@ from numpyro.infer.util import log_density
 
 import bayes_mfg as bm
 from bayes_mfg.datasets import simulate, simulate_agents
+from bayes_mfg.engine.continuous_time import step_rates
 
 SMALL = bm.games.LinearQuadratic(n_states=3, n_times=20)
 
@@ -69,9 +70,10 @@ def test_simulate_mean_field_dependent_truth():
 
 
 def test_finite_population_converges_to_the_mean_field():
-    eq = bm.equilibrium(SMALL, {"gamma": 1.2}, jnp.array([0.6, 0.3, 0.1]))
+    params = SMALL.params(gamma=1.2)
+    eq = bm.equilibrium(SMALL, params, jnp.array([0.6, 0.3, 0.1]))
     n = 20000
-    counts = simulate_agents(SMALL, eq.rates, eq.mu[0], n, jax.random.PRNGKey(0))
+    counts = simulate_agents(SMALL, step_rates(SMALL, eq.value, eq.mu, params), eq.mu[0], n, jax.random.PRNGKey(0))
     assert counts.shape == (20, 3)
     np.testing.assert_array_equal(counts.sum(-1), n)
     # same one-step law as the scheme: binomial standard error <= sqrt(0.25 / n) = 0.0035
