@@ -389,7 +389,9 @@ class Patankar(ImplicitEuler):
       Bolley-Crouzeix barrier (a *linear* one-step method that is positive for every dt is at
       most first order): the weights make it nonlinear in ``mu``. The step applies the
       frozen rates ``R`` by implicit Euler, so :meth:`forward_step` returns ``R`` and flows
-      are ``dt mu_{n+1}(x) R[x, y]``.
+      are ``dt mu_{n+1}(x) R[x, y]``. A state whose predicted mass is below ``sqrt(tiny)``
+      (``1.5e-154`` in float64: an emptied compartment) gets the weight 1, so that the ratio
+      and its derivative stay finite; it moves no appreciable mass either way.
     * HJB: Richardson extrapolation of implicit Euler with the controls frozen at each
       step's start, ``u_n = 2 Phi_{dt/2}(Phi_{dt/2}(u_{n+1})) - Phi_dt(u_{n+1})`` (the first
       half step and the whole step share the controls of ``(u_{n+1}, mu_{n+1}, p_{n+1})``; the
@@ -431,8 +433,10 @@ class Patankar(ImplicitEuler):
         a = control(u_step[0], mu, params_step[0]).rates
         pred = self.forward(structure, mu, a, dt)
         b = control(u_step[1], pred, params_step[1]).rates
-        tiny = jnp.finfo(mu.dtype).tiny
-        weight = jnp.where(pred > tiny, mu / jnp.maximum(pred, tiny), 0.0)
+        # Patankar weights mu_n / m; a (nearly) empty state moves (nearly) no mass, so below
+        # sqrt(tiny) its weight is 1: the ratio and its derivative -mu / m^2 stay finite
+        floor = jnp.sqrt(jnp.finfo(mu.dtype).tiny)
+        weight = jnp.where(pred > floor, mu / jnp.maximum(pred, floor), 1.0)
         rates = 0.5 * (weight[:, None] * a + b)
         return self.forward(structure, mu, rates, dt), rates
 

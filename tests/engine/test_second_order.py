@@ -140,3 +140,21 @@ def test_second_order_flows_balance_and_refusals(scheme):
     assert as_scheme("patankar") == Patankar() and Patankar.order == 2
     with pytest.raises(ValueError, match="'midpoint' needs dense rates"):
         bm.games.NeighbourLinearQuadratic.ring(5, n_times=30, scheme="midpoint")
+
+
+def test_patankar_gradient_stays_finite_when_a_state_empties():
+    """Vaccination empties S (its mass falls to 1e-285): the Patankar weights mu_n / m of an
+    empty state must not turn the gradient into NaN (it did before the weights had a floor)."""
+    game = bm.games.SIR(horizon=40.0, n_times=41, scheme="patankar")
+    mu0 = jnp.array([0.6, 0.05, 0.35])
+    v = np.full(41, 0.05)
+
+    def infections(beta):
+        p = game.params(beta=beta, gamma=0.2, c_infected=0.0, vaccination=v)
+        return bm.engine.transition_flows(game, bm.equilibrium(game, p, mu0, solver=TIGHT), p)[:, 0, 1].sum()
+
+    p = game.params(beta=0.5, gamma=0.2, c_infected=0.0, vaccination=v)
+    assert float(bm.equilibrium(game, p, mu0).mu[-1, 0]) < 1e-100
+    g = float(jax.grad(infections)(0.5))
+    fd = (float(infections(0.5 + 1e-6)) - float(infections(0.5 - 1e-6))) / 2e-6
+    assert np.isfinite(g) and abs(g - fd) <= 1e-6 * abs(fd), (g, fd)
