@@ -401,7 +401,7 @@ class Patankar(ImplicitEuler):
 
     Three solves backward and two forward per step, each with the game's rate structure
     (dense, chain or neighbours): 1.1-2.5x :class:`ImplicitEuler` per gradient on the grids of
-    ``benchmarks/schemes.py``, against 4-20x for :class:`ExponentialMidpoint`. Its observed
+    ``benchmarks/schemes.py``, against 5-25x for :class:`ExponentialMidpoint`. Its observed
     order is measured there and in ``tests/engine/test_second_order.py``.
 
     Examples
