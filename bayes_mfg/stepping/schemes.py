@@ -258,7 +258,8 @@ class Exponential(Scheme):
 
     ``mu_{n+1} = mu_n expm(dt Q)`` and ``u_n = expm(dt Q) u_{n+1} + dt phi_1(dt Q) f``, both
     from one exponential of the augmented matrix ``[[dt Q, dt f], [0, 0]]``. ``expm(dt Q)`` is
-    stochastic for any dt; about 4x the cost of :class:`ImplicitEuler` per solve.
+    stochastic for any dt; several times the cost of :class:`ImplicitEuler` (the midpoint rows of
+    the cost table in ``docs/schemes.md`` use the same exponentials).
 
     Examples
     --------
