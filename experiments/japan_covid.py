@@ -194,7 +194,11 @@ def run(args) -> dict:
             row["min_ess_per_second"] = row["min_ess_bulk"] / fit_s
             row["divergences"] = int(np.asarray(tree["sample_stats"]["diverging"].values).sum())
         else:
-            row["final_loss"] = float(np.asarray(fit.losses)[-1])
+            losses = np.asarray(fit.losses)
+            tenth = max(len(losses) // 10, 1)
+            row["final_loss"] = float(losses[-1])
+            # a convergence hint for SVI: mean loss of the last tenth of the steps minus the tenth before
+            row["loss_change_last_tenth"] = float(losses[-tenth:].mean() - losses[-2 * tenth:-tenth].mean())
         if kind == "game":
             row["effects"] = effects_table(fit)
         if args.time_step_check:

@@ -35,7 +35,7 @@ def test_mu0_required():
     [
         ({"gamma": np.nan}, r"params\['gamma'\] contains NaN"),
         ({"gamma": jnp.full(100, jnp.inf)}, r"params\['gamma'\] contains NaN or inf"),
-        ({"gamma": -1.0}, r"params\['gamma'\] must be > 0"),
+        ({"gamma": -1.0}, r"params\['gamma'\] must be a real number > 0"),
         ({"gamma": jnp.ones(7)}, r"params\['gamma'\] must have shape \(\) \(constant\) or \(100,\)"),
         ({"gamm": 1.0}, "unknown parameter"),
     ],

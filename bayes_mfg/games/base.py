@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_mfg._validation import check_positive_float, check_positive_int, is_concrete
+from bayes_mfg._validation import Bound, check_declared_fields, check_positive_float, check_positive_int, is_concrete
 from bayes_mfg.stepping import Dense, Neighbours, RateStructure, Scheme, as_scheme
 
 Array = jax.Array
@@ -75,6 +75,8 @@ class ParameterSpec:
         One line saying what the parameter is.
     upper
         Strict upper bound (e.g. ``1.0`` for a fraction) or ``None``.
+    lower_closed, upper_closed
+        Whether the bound itself is allowed (``>=`` / ``<=`` instead of ``>`` / ``<``).
 
     Examples
     --------
@@ -88,6 +90,13 @@ class ParameterSpec:
     lower: float | None = None
     doc: str = ""
     upper: float | None = None
+    lower_closed: bool = False
+    upper_closed: bool = False
+
+    @property
+    def bound(self) -> Bound:
+        """The declared range of every entry (:class:`~bayes_mfg._validation.Bound`)."""
+        return Bound(self.lower, self.upper, lower_closed=self.lower_closed, upper_closed=self.upper_closed)
 
 
 class MeanFieldGame(abc.ABC):
@@ -194,7 +203,7 @@ class MeanFieldGame(abc.ABC):
                 value = spec.default
             else:
                 raise ValueError(f"params['{name}'] is required for {type(self).__name__} ({spec.doc})")
-            arr = jnp.asarray(value)
+            arr = _real_array(f"params['{name}']", value)
             if not jnp.issubdtype(arr.dtype, jnp.floating):
                 arr = arr.astype(dtype)
             path_shape = (self.n_times, *spec.shape)
@@ -209,16 +218,31 @@ class MeanFieldGame(abc.ABC):
                 a = np.asarray(arr)
                 if not np.all(np.isfinite(a)):
                     raise ValueError(f"params['{name}'] contains NaN or inf")
-                if spec.lower is not None and np.any(a <= spec.lower):
-                    raise ValueError(f"params['{name}'] must be > {spec.lower} ({spec.doc}); min value is {a.min():.6g}")
-                if spec.upper is not None and np.any(a >= spec.upper):
-                    raise ValueError(f"params['{name}'] must be < {spec.upper} ({spec.doc}); max value is {a.max():.6g}")
+                bound = spec.bound
+                outside = [v for v in (a.min(), a.max()) if not bound.contains(float(v))]
+                if outside:
+                    raise ValueError(f"params['{name}'] must be {bound.describe()} ({spec.doc}); "
+                                     f"{'min' if outside[0] == a.min() else 'max'} value is {outside[0]:.6g}")
             out[name] = arr
         return out
 
     def at_step(self, params: Params, n: int | Array) -> Params:
         """Parameters of time step ``n``."""
         return {k: v[n] for k, v in params.items()}
+
+
+def _real_array(name: str, value: Any) -> Array:
+    """``value`` as a JAX array of real numbers; a ``TypeError`` naming ``name`` for strings,
+    complex numbers, objects and other non-numeric input (JAX's own message names nothing)."""
+    try:
+        arr = jnp.asarray(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be real numbers (a float or an array of floats), got "
+                        f"{type(value).__name__} {value!r:.60}") from None
+    if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)
+            or jnp.issubdtype(arr.dtype, jnp.bool_)):
+        raise TypeError(f"{name} must be real numbers (a float or an array of floats), got dtype {arr.dtype}")
+    return arr
 
 
 class ContinuousTimeGame(MeanFieldGame):
@@ -264,6 +288,7 @@ class ContinuousTimeGame(MeanFieldGame):
     scheme: Scheme
 
     def _validate_grid(self) -> None:
+        check_declared_fields(self)
         check_positive_int("n_states", self.n_states, minimum=2)
         check_positive_float("horizon", self.horizon)
         check_positive_int("n_times", self.n_times, minimum=2)

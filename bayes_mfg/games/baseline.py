@@ -97,7 +97,8 @@ class MeanFieldDynamics(Game):
         return tuple(f"{x}->{y}" for x, y in self.moves)
 
     def parameter_specs(self) -> dict[str, ParameterSpec]:
-        return {"rates": ParameterSpec((len(self.moves),), 1.0, 0.0, "jump rate of each allowed move")}
+        return {"rates": ParameterSpec((len(self.moves),), 1.0, 0.0, "jump rate of each allowed move",
+                                        lower_closed=True)}
 
     def control(self, u: Array, mu: Array, p: Params) -> Control:
         src = np.array([m[0] for m in self.moves])

@@ -8,7 +8,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_mfg._validation import check_positive_float
+from bayes_mfg._validation import bounded
 from bayes_mfg.games.base import Array, ParameterSpec, Params
 from bayes_mfg.games.discrete import DiscreteTimeGame, log_crowd
 
@@ -54,10 +54,10 @@ class BeachBar(DiscreteTimeGame):
 
     n_states: int = 4
     n_times: int = 3
-    temperature: float = 0.1
-    bar_location: int = 2
-    p_still: float = 0.5
-    log_eps: float = 1e-20
+    temperature: float = bounded(0.1, lower=0.0)
+    bar_location: int = bounded(2, lower=0, lower_closed=True, integer=True)
+    p_still: float = bounded(0.5, lower=0.0, upper=1.0, lower_closed=True, upper_closed=True)
+    log_eps: float = bounded(1e-20, lower=0.0)
 
     action_names_default: ClassVar[tuple[str, ...]] = ("left", "stay", "right")
 
@@ -65,9 +65,6 @@ class BeachBar(DiscreteTimeGame):
         self._validate_grid()
         if not 0 <= self.bar_location < self.n_states:
             raise ValueError(f"bar_location must be in [0, {self.n_states - 1}], got {self.bar_location}")
-        if not 0.0 <= self.p_still <= 1.0:
-            raise ValueError(f"p_still must be in [0, 1], got {self.p_still}")
-        check_positive_float("log_eps", self.log_eps)
 
     n_actions: ClassVar[int] = 3  # type: ignore[misc]
 

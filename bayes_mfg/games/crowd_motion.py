@@ -8,7 +8,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_mfg._validation import check_positive_float, check_positive_int
+from bayes_mfg._validation import bounded
 from bayes_mfg.games.base import Array, ParameterSpec, Params
 from bayes_mfg.games.discrete import DiscreteTimeGame, log_crowd
 
@@ -58,20 +58,15 @@ class CrowdMotion(DiscreteTimeGame):
     (True, (25, 13))
     """
 
-    rows: int = 20
-    cols: int = 20
+    rows: int = bounded(20, lower=1, lower_closed=True, integer=True)
+    cols: int = bounded(20, lower=1, lower_closed=True, integer=True)
     n_times: int = 4
-    temperature: float = 0.1
-    p_still: float = 0.5
-    log_eps: float = 1e-10
+    temperature: float = bounded(0.1, lower=0.0)
+    p_still: float = bounded(0.5, lower=0.0, upper=1.0, lower_closed=True, upper_closed=True)
+    log_eps: float = bounded(1e-10, lower=0.0)
 
     def __post_init__(self) -> None:
-        check_positive_int("rows", self.rows)
-        check_positive_int("cols", self.cols)
         self._validate_grid()
-        if not 0.0 <= self.p_still <= 1.0:
-            raise ValueError(f"p_still must be in [0, 1], got {self.p_still}")
-        check_positive_float("log_eps", self.log_eps)
 
     @property
     def n_states(self) -> int:  # type: ignore[override]

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from bayes_mfg._validation import check_positive_float
+from bayes_mfg._validation import bounded
 from bayes_mfg.games.base import Array, FiniteActionGame, ParameterSpec, Params
 from bayes_mfg.stepping import DEFAULT_SCHEME, Scheme
 
@@ -51,13 +51,12 @@ class Cybersecurity(FiniteActionGame):
     horizon: float = 10.0
     n_times: int = 100
     scheme: Scheme | str = DEFAULT_SCHEME
-    temperature: float = 0.0
+    temperature: float = bounded(0.0, lower=0.0, lower_closed=True)
 
     state_names_default: ClassVar[tuple[str, ...]] = ("DI", "DS", "UI", "US")
 
     def __post_init__(self) -> None:
         self._validate_grid()
-        check_positive_float("temperature", self.temperature, allow_zero=True)
 
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         specs = {

@@ -33,7 +33,7 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from bayes_mfg._validation import check_positive_float, check_positive_int
+from bayes_mfg._validation import check_declared_fields, check_positive_float, check_positive_int
 from bayes_mfg.games.base import Array, MeanFieldGame, Params
 
 __all__ = ["DiscreteTimeGame", "log_crowd"]
@@ -76,6 +76,7 @@ class DiscreteTimeGame(MeanFieldGame):
         self._validate_grid()
 
     def _validate_grid(self) -> None:
+        check_declared_fields(self)
         if self.fixed_states is not None and self.n_states != self.fixed_states:
             raise ValueError(f"n_states must be {self.fixed_states} for {type(self).__name__}, got {self.n_states}")
         check_positive_int("n_states", self.n_states, minimum=2)

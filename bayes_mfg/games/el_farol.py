@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_mfg._validation import check_positive_float
+from bayes_mfg._validation import bounded
 from bayes_mfg.games.base import Array, ParameterSpec, Params
 from bayes_mfg.games.discrete import DiscreteTimeGame
 
@@ -61,8 +61,8 @@ class ElFarol(DiscreteTimeGame):
 
     n_states: int = 2
     n_times: int = 11
-    temperature: float = 0.2
-    width: float = 0.05
+    temperature: float = bounded(0.2, lower=0.0)
+    width: float = bounded(0.05, lower=0.0)
 
     fixed_states: ClassVar[int] = 2
     state_names_default: ClassVar[tuple[str, ...]] = ("home", "bar")
@@ -76,7 +76,6 @@ class ElFarol(DiscreteTimeGame):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_positive_float("width", self.width)
 
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         return {

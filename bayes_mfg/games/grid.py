@@ -41,7 +41,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_mfg._validation import check_positive_float
+from bayes_mfg._validation import Bound, bounded
 from bayes_mfg.games.base import Array, ContinuousTimeGame, Control, ParameterSpec, Params
 from bayes_mfg.stepping import DEFAULT_SCHEME, Chain, Neighbours, RateStructure, Scheme
 
@@ -97,6 +97,11 @@ class Grid:
         for k, n in enumerate(self.shape):
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 3:
                 raise ValueError(f"Grid.shape[{k}] must be an int >= 3 (the stencil needs a point on each side), got {n!r}")
+            if not isinstance(self.periodic[k], (bool, np.bool_)):
+                raise TypeError(f"Grid.periodic[{k}] must be a bool (does axis {k} wrap around?), got "
+                                f"{self.periodic[k]!r}")
+            for side in ("lower", "upper"):
+                Bound().check(f"Grid.{side}[{k}]", getattr(self, side)[k])
             lo, hi = float(self.lower[k]), float(self.upper[k])
             if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
                 raise ValueError(f"Grid axis {k}: need finite lower < upper, got lower={lo}, upper={hi}")
@@ -240,7 +245,7 @@ class GridGame(ContinuousTimeGame):
     """
 
     grid: Grid
-    sigma: float
+    sigma: float = bounded(lower=0.0, lower_closed=True)
     horizon: float = 1.0
     n_times: int = 100
     scheme: Scheme | str = DEFAULT_SCHEME
@@ -248,7 +253,6 @@ class GridGame(ContinuousTimeGame):
     def __post_init__(self) -> None:
         if not isinstance(self.grid, Grid):
             raise TypeError(f"grid must be a bayes_mfg.games.Grid, got {type(self.grid).__name__}")
-        check_positive_float("sigma", self.sigma, allow_zero=True)
         self._validate_grid()
 
     # ----------------------------------------------------------------- the state space

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_mfg._validation import check_positive_float
+from bayes_mfg._validation import bounded
 from bayes_mfg.games.base import Array, ParameterSpec, Params
 from bayes_mfg.games.grid import GridGame
 
@@ -52,11 +52,10 @@ class GridCongestion(GridGame):
     """
 
     goal: tuple[float, ...] | None = None
-    kernel_width: float = 0.1
+    kernel_width: float = bounded(0.1, lower=0.0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_positive_float("kernel_width", self.kernel_width)
         if self.goal is not None:
             if not isinstance(self.goal, tuple) or len(self.goal) != self.grid.n_dim:
                 raise ValueError(f"goal must be a tuple of {self.grid.n_dim} coordinates, got {self.goal!r}")
@@ -67,8 +66,8 @@ class GridCongestion(GridGame):
     def cost_specs(self) -> dict[str, ParameterSpec]:
         return {
             "attraction": ParameterSpec((), 1.0, None, "weight of |x - goal|^2 / 2 in the running cost"),
-            "congestion": ParameterSpec((), 0.1, None, "weight of the local congestion log(density)"),
-            "crowding": ParameterSpec((), 0.0, None, "weight of the non-local kernel congestion"),
+            "congestion": ParameterSpec((), 0.1, 0.0, "weight of the local congestion log(density)", lower_closed=True),
+            "crowding": ParameterSpec((), 0.0, 0.0, "weight of the non-local kernel congestion", lower_closed=True),
             "terminal_weight": ParameterSpec((), 1.0, None, "weight of |x - goal|^2 / 2 at the horizon"),
         }
 

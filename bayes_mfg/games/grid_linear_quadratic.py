@@ -55,8 +55,10 @@ class GridLinearQuadratic(GridGame):
 
     def cost_specs(self) -> dict[str, ParameterSpec]:
         return {
-            "state_weight": ParameterSpec((), 1.0, None, "q: weight of (x - z_t)^2 / 2 in the running cost"),
-            "terminal_weight": ParameterSpec((), 1.0, None, "q_T: weight of (x - z_T)^2 / 2 at the horizon"),
+            "state_weight": ParameterSpec((), 1.0, 0.0, "q: weight of (x - z_t)^2 / 2 in the running cost",
+                                          lower_closed=True),
+            "terminal_weight": ParameterSpec((), 1.0, 0.0, "q_T: weight of (x - z_T)^2 / 2 at the horizon",
+                                             lower_closed=True),
             "target": ParameterSpec((), 0.0, None, "a: the fixed part of the target"),
             "coupling": ParameterSpec((), 0.5, None, "s: weight of the crowd's mean in the target"),
         }

@@ -8,6 +8,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 import numpy as np
 
+from bayes_mfg._validation import bounded
 from bayes_mfg.games.base import Array, ParameterSpec, Params
 from bayes_mfg.games.discrete import DiscreteTimeGame
 
@@ -25,8 +26,10 @@ class LeftRight(DiscreteTimeGame):
 
     Parameters
     ----------
-    n_states, n_times
-        3 and 2 (fixed by the game).
+    n_states
+        3 (fixed by the game).
+    n_times
+        2 by default (MFGLib's ``T = 1``: one decision); more time points repeat the game.
     temperature
         Entropy regularisation ``tau > 0``.
 
@@ -41,7 +44,7 @@ class LeftRight(DiscreteTimeGame):
 
     n_states: int = 3
     n_times: int = 2
-    temperature: float = 0.1
+    temperature: float = bounded(0.1, lower=0.0)
 
     fixed_states: ClassVar[int] = 3
     state_names_default: ClassVar[tuple[str, ...]] = ("start", "left", "right")

@@ -9,7 +9,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_mfg._validation import check_positive_int
+from bayes_mfg._validation import bounded, check_declared_fields, check_positive_int
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
 from bayes_mfg.stepping import DEFAULT_SCHEME, Scheme
 
@@ -57,7 +57,7 @@ class LinearQuadratic(Game):
     horizon: float = 2.0
     n_times: int = 100
     scheme: Scheme | str = DEFAULT_SCHEME
-    max_rate: float = 100.0
+    max_rate: float = bounded(100.0, lower=0.0)
 
     def __post_init__(self) -> None:
         self._validate_grid()
@@ -150,13 +150,14 @@ class NeighbourLinearQuadratic(Game):
     """
 
     moves: tuple[tuple[int, ...], ...]
-    target: int = 0
+    target: int = bounded(0, lower=0, lower_closed=True, integer=True)
     horizon: float = 2.0
     n_times: int = 100
     scheme: Scheme | str = DEFAULT_SCHEME
-    max_rate: float = 100.0
+    max_rate: float = bounded(100.0, lower=0.0)
 
     def __post_init__(self) -> None:
+        check_declared_fields(self)  # target's type first: the checks below compare it with d
         if not isinstance(self.moves, tuple) or not all(isinstance(m, tuple) for m in self.moves):
             raise TypeError("moves must be a tuple of tuples of ints (moves[x] = the states x may jump to)")
         d = len(self.moves)
@@ -165,7 +166,7 @@ class NeighbourLinearQuadratic(Game):
         for x, m in enumerate(self.moves):
             if len(m) == 0 or any(not isinstance(y, (int, np.integer)) or not 0 <= y < d or y == x for y in m):
                 raise ValueError(f"moves[{x}] must be a non-empty tuple of other states in 0..{d - 1}, got {m}")
-        if not isinstance(self.target, (int, np.integer)) or not 0 <= self.target < d:
+        if not self.target < d:
             raise ValueError(f"target must be a state in 0..{d - 1}, got {self.target}")
         self._validate_grid()  # (refuses scheme="exponential": it needs dense rates)
         if np.any(self.hops < 0):

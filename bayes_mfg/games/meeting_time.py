@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
-from bayes_mfg._validation import check_positive_float, check_positive_int
+from bayes_mfg._validation import bounded, check_positive_float, check_positive_int
 from bayes_mfg.games.base import Array, ParameterSpec, Params
 from bayes_mfg.games.grid import Grid, GridGame
 
@@ -51,7 +51,8 @@ class MeetingTime(GridGame):
     sigma
         Diffusion of the travel (default 0.1).
     horizon, n_times, scheme
-        Time window ``[0, horizon]`` (default 2: the meeting is scheduled at 1) and grid.
+        Time window ``[0, horizon]`` (default 2: the meeting is scheduled at 1) and grid
+        (``n_times >= 3``).
     smoothing
         Width of the quorum indicator in arrived mass (default 0.02).
     time_smoothing
@@ -69,11 +70,11 @@ class MeetingTime(GridGame):
     """
 
     grid: Grid = field(default_factory=_default_grid)
-    sigma: float = 0.1
+    sigma: float = bounded(0.1, lower=0.0, lower_closed=True)
     horizon: float = 2.0
     n_times: int = 81
-    smoothing: float = 0.02
-    time_smoothing: float | None = None
+    smoothing: float = bounded(0.02, lower=0.0)
+    time_smoothing: float | None = bounded(None, lower=0.0, optional=True)
 
     #: The default solver is damped Picard (``damping=0.5``): Anderson extrapolation stalls on
     #: this map (the quorum switch makes it nearly non-smooth). Measured on 41 cells x 41 times,
@@ -88,9 +89,6 @@ class MeetingTime(GridGame):
         if g.n_dim != 1 or g.periodic[0] or g.lower[0] != 0.0 or 0 not in g.absorbing:
             raise ValueError("MeetingTime needs grid = Grid.interval(n, 0.0, L, absorbing=(0,)): distances to the "
                              "venue, state 0 ('arrived') absorbing")
-        check_positive_float("smoothing", self.smoothing)
-        if self.time_smoothing is not None:
-            check_positive_float("time_smoothing", self.time_smoothing)
         check_positive_int("n_times", self.n_times, minimum=3)
 
     def cost_specs(self) -> dict[str, ParameterSpec]:

@@ -84,9 +84,9 @@ class MobilityNetwork(Game):
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         d = self.n_states
         return {
-            "q": ParameterSpec((d, d), 0.5, None, "base (habitual) jump rates"),
+            "q": ParameterSpec((d, d), 0.5, 0.0, "base (habitual) jump rates", lower_closed=True),
             "b": ParameterSpec((), 1.0, 0.0, "effort cost weight"),
-            "c": ParameterSpec((), 0.5, None, "destination congestion weight"),
+            "c": ParameterSpec((), 0.5, 0.0, "destination congestion weight", lower_closed=True),
         }
 
     def control(self, u: Array, mu: Array, p: Params) -> Control:
@@ -171,8 +171,9 @@ class UrbanMobility(Game):
             "transfer": ParameterSpec((), 0.2, 0.0, "rate of moving from a zone to another zone"),
             "attraction": ParameterSpec((k,), 1.0, 0.0, "relative attraction of each zone (normalised to sum 1)"),
             "b": ParameterSpec((), 1.0, 0.0, "effort cost weight (deviation from habitual rates)"),
-            "c": ParameterSpec((), 0.5, None, "congestion cost weight (crowded destination zones)"),
-            "open": ParameterSpec((k,), 1.0, None, "1 = zone open, 0 = closed (no entry)"),
+            "c": ParameterSpec((), 0.5, 0.0, "congestion cost weight (crowded destination zones)", lower_closed=True),
+            "open": ParameterSpec((k,), 1.0, 0.0, "1 = zone open, 0 = closed (no entry)", 1.0, lower_closed=True,
+                                  upper_closed=True),
         }
 
     def base_rates(self, p: Params) -> tuple[Array, Array]:

@@ -8,6 +8,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 import numpy as np
 
+from bayes_mfg._validation import bounded
 from bayes_mfg.games.base import Array, ParameterSpec, Params
 from bayes_mfg.games.discrete import DiscreteTimeGame
 
@@ -24,8 +25,10 @@ class RockPaperScissors(DiscreteTimeGame):
 
     Parameters
     ----------
-    n_states, n_times
-        4 and 2 (fixed by the game).
+    n_states
+        4 (fixed by the game).
+    n_times
+        2 by default (MFGLib's ``T = 1``: one decision); more time points repeat the game.
     temperature
         Entropy regularisation ``tau > 0``.
 
@@ -39,7 +42,7 @@ class RockPaperScissors(DiscreteTimeGame):
 
     n_states: int = 4
     n_times: int = 2
-    temperature: float = 0.1
+    temperature: float = bounded(0.1, lower=0.0)
 
     fixed_states: ClassVar[int] = 4
     state_names_default: ClassVar[tuple[str, ...]] = ("start", "rock", "paper", "scissors")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import jax.numpy as jnp
-import numpy as np
 
-from bayes_mfg._validation import is_concrete
 from bayes_mfg.games.base import Array, Control, Game, ParameterSpec, Params
 from bayes_mfg.stepping import DEFAULT_SCHEME, Scheme
 
@@ -69,17 +67,9 @@ class SIR(Game):
             "gamma": ParameterSpec((), 0.1, 0.0, "recovery rate"),
             "c_alpha": ParameterSpec((), 1.0, 0.0, "cost weight of distancing effort"),
             "c_infected": ParameterSpec((), 0.1, None, "running cost of being infected"),
-            "vaccination": ParameterSpec((), 0.0, None, "exogenous flow S -> R per unit time, as a share of the "
-                                         "whole population (vaccination; >= 0)"),
+            "vaccination": ParameterSpec((), 0.0, 0.0, "exogenous flow S -> R per unit time, as a share of the "
+                                         "whole population (vaccination; >= 0)", lower_closed=True),
         }
-
-    def params(self, **values: Any) -> Params:
-        """As :meth:`MeanFieldGame.params`; a known ``vaccination`` path must be >= 0."""
-        out = super().params(**values)
-        v = out["vaccination"]
-        if is_concrete(v) and bool(np.any(np.asarray(v) < 0)):
-            raise ValueError(f"params['vaccination'] must be >= 0 (a flow S -> R), min value is {float(np.min(np.asarray(v))):.6g}")
-        return out
 
     def effort(self, u: Array, mu: Array, p: Params) -> Array:
         """Contact level alpha* of susceptibles (scalar in [0, 1])."""

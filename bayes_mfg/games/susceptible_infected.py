@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
+from bayes_mfg._validation import bounded
 from bayes_mfg.games.base import Array, ParameterSpec, Params
 from bayes_mfg.games.discrete import DiscreteTimeGame
 
@@ -44,7 +45,7 @@ class SusceptibleInfected(DiscreteTimeGame):
 
     n_states: int = 2
     n_times: int = 51
-    temperature: float = 0.1
+    temperature: float = bounded(0.1, lower=0.0)
 
     fixed_states: ClassVar[int] = 2
     state_names_default: ClassVar[tuple[str, ...]] = ("S", "I")
@@ -55,7 +56,8 @@ class SusceptibleInfected(DiscreteTimeGame):
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         return {
             "infection_rate": ParameterSpec((), 0.81, 0.0, "infection probability per unit of mu(I) when going out"),
-            "recovery": ParameterSpec((), 0.3, 0.0, "recovery probability per step"),
+            "recovery": ParameterSpec((), 0.3, 0.0, "recovery probability per step", 1.0, lower_closed=True,
+                                      upper_closed=True),
             "distancing_cost": ParameterSpec((), 0.5, None, "cost of keeping distance"),
             "infected_cost": ParameterSpec((), 1.0, None, "cost of being infected"),
         }

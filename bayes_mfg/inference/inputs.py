@@ -4,10 +4,12 @@ sampler starts."""
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Mapping
 from typing import Any, Callable
 
-from numpyro.infer.initialization import init_to_median, init_to_value
+from numpyro.infer.initialization import init_to_median
 
 from bayes_mfg.data import Observations
 from bayes_mfg.model import CalibrationModel
@@ -38,6 +40,33 @@ def data_as_argument(model: CalibrationModel, data: Observations, caller: str) -
     return True
 
 
-def init_strategy(init_values: dict | None) -> Callable:
-    """NumPyro init strategy: ``init_values`` where given, else the prior medians."""
-    return init_to_value(values=init_values) if init_values else init_to_median(num_samples=15)
+def init_strategy(model: CalibrationModel, data: Observations, init_values: Mapping[str, Any] | None,
+                  caller: str) -> Callable:
+    """NumPyro init strategy: ``init_values`` where given, the prior medians for every other site.
+
+    The keys are checked against the model's latent sample sites (one prior trace, no solve):
+    a misspelt or unknown key is a ``ValueError`` naming it, never dropped. (NumPyro's own
+    ``init_to_value`` starts the sites it is not given at uniform draws; here a partial dict
+    leaves them at the documented default, the prior medians.)
+    """
+    median = init_to_median(num_samples=15)
+    if init_values is None:
+        return median
+    if not isinstance(init_values, Mapping):
+        raise TypeError(f"{caller}: init_values must be a dict {{site name: value}} or None, "
+                        f"got {type(init_values).__name__}")
+    latent = model.prior_sites(data)
+    unknown = sorted(str(k) for k in set(init_values) - set(latent))
+    if unknown:
+        raise ValueError(f"{caller}: init_values has unknown site name(s) {unknown}; the model's latent sites are "
+                         f"{sorted(latent)}")
+    return functools.partial(_init_to_given, values=dict(init_values), fallback=median)
+
+
+def _init_to_given(site: dict | None = None, *, values: dict, fallback: Callable) -> Any:
+    """A site's value from ``values`` when given, else ``fallback``'s (a partial: NumPyro's form)."""
+    if site is None:
+        return functools.partial(_init_to_given, values=values, fallback=fallback)
+    if site["type"] == "sample" and not site["is_observed"] and site["name"] in values:
+        return values[site["name"]]
+    return fallback(site)

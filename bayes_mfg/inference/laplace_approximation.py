@@ -170,13 +170,14 @@ def laplace(
     check_positive_float("gtol", gtol)
     check_positive_float("fd_step", fd_step)
     check_positive_float("eigenvalue_floor", eigenvalue_floor)
+    start = init_strategy(model, data, init_values, "laplace")
     if sites_with_role(site_roles(model, data), SiteRole.POINT):
         raise ValueError("laplace: the model has point-network parameters (numpyro.param sites); "
                          "use Neural(bayesian=True) or fit_svi")
     settings = {"init_values": init_values, "max_steps": max_steps, "gtol": gtol, "fd_step": fd_step,
                 "eigenvalue_floor": eigenvalue_floor}
     quiet = without_reports(model)  # the approximation's evaluations are not part of a fit's tally
-    info = initialize_model(jax.random.PRNGKey(seed), quiet, model_args=(data,), init_strategy=init_strategy(init_values))
+    info = initialize_model(jax.random.PRNGKey(seed), quiet, model_args=(data,), init_strategy=start)
     z0, unravel = ravel_pytree(info.param_info.z)
     potential = info.potential_fn
 

@@ -254,6 +254,7 @@ def fit_nuts(
         raise ValueError(f"target_accept must be in (0, 1), got {target_accept}")
     check_choice("chain_method", chain_method, CHAIN_METHODS)
     check_choice("init", init, NUTS_INITS)
+    start = init_strategy(model, data, init_values, "fit_nuts")
     sharded = is_sharded(data)
     if sharded and num_chains > 1 and chain_method == "parallel":
         raise ValueError("chain_method='parallel' runs one chain per device and cannot be combined with data sharded "
@@ -271,7 +272,6 @@ def fit_nuts(
                 "max_tree_depth": max_tree_depth, "dense_mass": dense_mass, "chain_method": chain_method,
                 "init": init, "init_values": repr(init_values), "checkpoint_every": checkpoint_every if path else 0}
     fp = ckpt.fingerprint(model, data, {**settings, "seed": seed}) if path else ""
-    start = init_strategy(init_values)
 
     def make_kernel(inverse_mass, fn=model):
         return _IterationNUTS(fn, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import jax
 import numpy as np
@@ -134,10 +134,10 @@ def no_latent_guide(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-def make_guide(model: CalibrationModel, guide: Any, init_values: dict | None):
-    """The guide named by ``guide`` (one of :data:`GUIDES`, started at ``init_values`` or
-    the prior medians) or ``guide`` itself when it is a NumPyro guide."""
-    init = init_strategy(init_values)
+def make_guide(model: CalibrationModel, guide: Any, init: Callable):
+    """The guide named by ``guide`` (one of :data:`GUIDES`, started by the init strategy
+    ``init``: :func:`~bayes_mfg.inference.inputs.init_strategy`) or ``guide`` itself when it is a
+    NumPyro guide."""
     if isinstance(guide, str):
         check_choice("guide", guide, GUIDES)
         cls = {
@@ -219,6 +219,9 @@ def fit_svi(
     check_positive_int("num_steps", num_steps)
     check_positive_float("learning_rate", learning_rate)
     check_positive_int("num_particles", num_particles)
+    if isinstance(guide, str):
+        check_choice("guide", guide, GUIDES)
+    init = init_strategy(model, data, init_values, "fit_svi")
     if optimizer is not None and not isinstance(optimizer, optax.GradientTransformation):
         raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
     if batch_size is not None:
@@ -227,7 +230,7 @@ def fit_svi(
         # only point networks (numpyro.param sites in the model): nothing for a guide to fit
         g = no_latent_guide
     else:
-        g = make_guide(model, guide, init_values)
+        g = make_guide(model, guide, init)
     opt = optimizer if optimizer is not None else optax.adam(learning_rate)
     fitted = model if batch_size is None else functools.partial(model, subsample_size=batch_size)
     svi = SVI(fitted, g, opt, Trace_ELBO(num_particles=num_particles))

@@ -42,7 +42,7 @@ def test_el_farol_gradients_match_finite_differences():
 
 
 def test_bad_el_farol_input_is_refused():
-    with pytest.raises(ValueError, match="capacity'\\] must be < 1.0"):
+    with pytest.raises(ValueError, match="capacity'\\] must be a real number in \\(0, 1\\)"):
         ElFarol().params(capacity=1.2)
     with pytest.raises(ValueError, match="width"):
         ElFarol(width=0.0)

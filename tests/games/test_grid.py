@@ -257,7 +257,7 @@ def test_meeting_gradients_match_finite_differences():
     (lambda: bm.games.MeetingTime(grid=Grid.interval(21, 0.0, 1.0)), "absorbing=\\(0,\\)"),
     (lambda: bm.games.MeetingTime(grid=Grid.interval(21, 0.5, 1.0, absorbing=(0,))), "Grid.interval\\(n, 0.0, L"),
     (lambda: bm.games.MeetingTime(smoothing=0.0), "smoothing"),
-    (lambda: bm.games.MeetingTime().params(quorum=1.0), "quorum'\\] must be < 1.0"),
+    (lambda: bm.games.MeetingTime().params(quorum=1.0), "quorum'\\] must be a real number in \\(0, 1\\)"),
     (lambda: bm.games.MeetingTime().params(quorum=0.0), "quorum"),
 ])
 def test_bad_meeting_input_is_refused_before_any_solve(make, match):

@@ -92,7 +92,7 @@ MALFORMED = {
     "eq mu0 wrong length": (lambda: bm.equilibrium(LQ, {}, jnp.ones(4) / 4), ValueError, r"mu0 must have shape \(3,\)"),
     "eq mu0 nan": (lambda: bm.equilibrium(LQ, {}, jnp.array([np.nan, 0.5, 0.5])), ValueError, "mu0 contains NaN"),
     "eq unknown parameter": (lambda: bm.equilibrium(LQ, {"gamm": 1.0}, MU0), ValueError, "unknown parameter"),
-    "eq negative parameter": (lambda: bm.equilibrium(LQ, {"gamma": -1.0}, MU0), ValueError, r"params\['gamma'\] must be > 0"),
+    "eq negative parameter": (lambda: bm.equilibrium(LQ, {"gamma": -1.0}, MU0), ValueError, r"params\['gamma'\] must be a real number > 0"),
     "eq path length": (lambda: bm.equilibrium(LQ, {"gamma": jnp.ones(7)}, MU0), ValueError,
                        r"params\['gamma'\] must have shape \(\) \(constant\) or \(20,\)"),
     "eq matrix shape": (lambda: bm.equilibrium(bm.games.MobilityNetwork(n_states=3), {"q": np.ones((2, 2))}, MU0),

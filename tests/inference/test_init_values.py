@@ -1,0 +1,53 @@
+"""``init_values``: unknown keys are errors (before any solve), a partial dict keeps the rest at
+the documented default (the prior medians), in every fit that takes it."""
+
+import jax
+import numpy as np
+import numpyro.distributions as dist
+import pytest
+from numpyro.infer.initialization import init_to_median
+from numpyro.infer.util import initialize_model
+
+import bayes_mfg as bm
+import bayes_mfg.inference.svi as svi_module
+from bayes_mfg.inference.inputs import init_strategy
+
+LQ = bm.games.LinearQuadratic(n_states=3, n_times=10)
+OBS = bm.observe.Dirichlet(500.0)
+MODEL = bm.CalibrationModel(LQ, {"gamma": dist.LogNormal(0.0, 0.5), "base_rate": dist.LogNormal(0.5, 0.3)}, OBS)
+DATA = bm.Observations.from_arrays(np.array([[[0.5, 0.3, 0.2], [0.4, 0.4, 0.2]]]),
+                                   [float(t) for t in LQ.time_grid[:2]], mu0=[[0.5, 0.3, 0.2]])
+
+
+@pytest.mark.parametrize("fit", [
+    lambda **kw: bm.fit_svi(MODEL, DATA, num_steps=2, **kw),
+    lambda **kw: bm.fit_nuts(MODEL, DATA, num_warmup=2, num_samples=2, num_chains=1, **kw),
+    lambda **kw: bm.fit_nuts(MODEL, DATA, num_warmup=2, num_samples=2, num_chains=1, init="laplace", **kw),
+    lambda **kw: bm.laplace(MODEL, DATA, **kw),
+], ids=["svi", "nuts", "nuts-laplace", "laplace"])
+def test_a_misspelt_init_value_is_an_error_naming_it(fit, monkeypatch):
+    # refused before any equilibrium is solved
+    monkeypatch.setattr(bm.CalibrationModel, "__call__",
+                        lambda *a, **k: pytest.fail("the model (an equilibrium solve) ran before init_values was checked"))
+    with pytest.raises(ValueError, match=r"init_values has unknown site name\(s\) \['gamm'\].*latent sites are "
+                                         r"\['base_rate', 'gamma'\]"):
+        fit(init_values={"gamm": 50.0})
+    with pytest.raises(TypeError, match="init_values must be a dict"):
+        fit(init_values=[("gamma", 1.0)])
+
+
+def test_a_partial_init_dict_keeps_the_other_sites_at_the_prior_median():
+    given = initialize_model(jax.random.PRNGKey(3), MODEL, model_args=(DATA,),
+                             init_strategy=init_strategy(MODEL, DATA, {"gamma": 2.0}, "test"))
+    default = initialize_model(jax.random.PRNGKey(3), MODEL, model_args=(DATA,),
+                               init_strategy=init_to_median(num_samples=15))
+    z_given, z_default = given.param_info.z, default.param_info.z
+    np.testing.assert_allclose(np.exp(z_given["gamma"]), 2.0, rtol=1e-12)      # the given value
+    np.testing.assert_array_equal(z_given["base_rate"], z_default["base_rate"])  # the documented default
+    assert abs(float(z_default["base_rate"]) - 0.5) < 0.3                         # near the prior median log(1.65)
+
+
+def test_the_guide_name_is_checked_before_any_solve(monkeypatch):
+    monkeypatch.setattr(svi_module, "site_roles", lambda *a, **k: pytest.fail("traced the model first"))
+    with pytest.raises(ValueError, match=r"guide must be one of"):
+        bm.fit_svi(MODEL, DATA, guide="flow")
