@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import pathlib
+import zipfile
 from dataclasses import asdict
 from typing import Any
 
@@ -72,27 +73,65 @@ def read(path: pathlib.Path, fp: str, template: Any):
     """``(state, draws, fields, n_done, failures)`` from a checkpoint written by :func:`write`.
 
     ``template`` is any NUTS state of the same kernel: it provides the tree structure the
-    saved leaves are put back into. Raises ValueError for a file of another run.
+    saved leaves are put back into. Every field is validated (a file of another run, a
+    crafted or corrupted file: a ``ValueError`` naming the file and the field, never a raw
+    ``KeyError`` or ``JSONDecodeError``).
     """
+    where = f"checkpoint: {str(path)!r}"
     try:
         with np.load(path, allow_pickle=False) as f:
             content = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as e:
-        raise ValueError(f"checkpoint: {str(path)!r} is not a readable bayes_mfg checkpoint ({e})") from None
-    meta = json.loads(str(content.get("meta", np.array("{}"))))
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"checkpoint: {str(path)!r} is not a bayes_mfg NUTS checkpoint (format {meta.get('format')!r})")
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{where} is not a readable bayes_mfg checkpoint ({type(e).__name__}: {e})") from None
+    meta = _meta(content, where)
+    if meta["format"] != FORMAT:
+        raise ValueError(f"{where} is not a bayes_mfg NUTS checkpoint (format {meta['format']!r})")
     if meta["fingerprint"] != fp:
         raise ValueError(
-            f"checkpoint: {str(path)!r} was written by a different run (other data, model or sampler "
+            f"{where} was written by a different run (other data, model or sampler "
             "settings); delete it or pass another checkpoint path"
         )
-    treedef = jax.tree_util.tree_structure(template)
+    template_leaves, treedef = jax.tree_util.tree_flatten(template)
     if treedef.num_leaves != meta["n_state_leaves"]:
-        raise ValueError(f"checkpoint: {str(path)!r} holds a state of another structure")
-    leaves = [content[f"state_{i}"] for i in range(meta["n_state_leaves"])]
+        raise ValueError(f"{where} holds a state of another structure")
+    leaves = []
+    for i, t in enumerate(template_leaves):
+        x = content.get(f"state_{i}")
+        t = np.asarray(t)
+        if x is None or x.shape != t.shape or x.dtype != t.dtype:
+            got = "missing" if x is None else f"{x.dtype}{list(x.shape)}"
+            raise ValueError(f"{where}: field state_{i} must be {t.dtype}{list(t.shape)} (the sampler's state), got {got}")
+        leaves.append(x)
     state = jax.tree_util.tree_unflatten(treedef, [jax.numpy.asarray(x) for x in leaves])
     draws = {k[len("draw__"):]: v for k, v in content.items() if k.startswith("draw__")}
     fields = {k[len("field__"):]: v for k, v in content.items() if k.startswith("field__")}
-    failures = SolverFailures.from_summary(meta["failures"])
-    return state, draws, fields, int(meta["n_done"]), failures
+    for name, v in {**draws, **fields}.items():
+        if v.ndim < 2 or v.shape[1] != meta["n_done"] or v.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: draws of {name!r} must be numbers of shape (chains, n_done={meta['n_done']}, "
+                             f"...), got {v.dtype}{list(v.shape)}")
+    return state, draws, fields, meta["n_done"], meta["failures"]
+
+
+def _meta(content: dict[str, np.ndarray], where: str) -> dict[str, Any]:
+    """The checkpoint's ``meta`` record, each field checked (types and ranges)."""
+    raw = content.get("meta")
+    if raw is None or raw.ndim != 0 or raw.dtype.kind != "U":
+        raise ValueError(f"{where} is not a bayes_mfg checkpoint (no meta record)")
+    try:
+        meta = json.loads(str(raw))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where}: the meta record is not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{where}: the meta record must be a JSON object, got {type(meta).__name__}")
+    for key, kind in (("format", str), ("fingerprint", str), ("n_done", int), ("n_state_leaves", int),
+                      ("failures", dict)):
+        if key not in meta:
+            raise ValueError(f"{where}: the meta record has no field {key!r}")
+        if not isinstance(meta[key], kind) or isinstance(meta[key], bool) or (kind is int and meta[key] < 0):
+            raise ValueError(f"{where}: meta field {key!r} must be a {'non-negative int' if kind is int else kind.__name__}, "
+                             f"got {meta[key]!r:.80}")
+    try:
+        meta["failures"] = SolverFailures.from_summary(meta["failures"])
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ValueError(f"{where}: meta field 'failures' is not a solver-failure tally ({type(e).__name__}: {e})") from None
+    return meta
