@@ -17,7 +17,7 @@ Modules: :mod:`~bayes_mfg.inference.results` (the ``Fit`` interface),
 """
 
 from bayes_mfg.inference.arviz import log_prior
-from bayes_mfg.inference.failures import FailureRecorder, SolverFailures, recording, without_reports
+from bayes_mfg.inference.failures import FailureRecorder, NoValidStart, SolverFailures, recording, without_reports
 from bayes_mfg.inference.io import load, save
 from bayes_mfg.inference.laplace_approximation import LaplaceResult, laplace
 from bayes_mfg.inference.nuts import CHAIN_METHODS, NUTS_INITS, NUTSResult, fit_nuts
@@ -26,6 +26,7 @@ from bayes_mfg.inference.sites import SiteRole, site_roles
 from bayes_mfg.inference.svi import GUIDES, SVIResult, fit_svi
 
 __all__ = [
+    "NoValidStart",
     "Fit",
     "SiteRole",
     "site_roles",

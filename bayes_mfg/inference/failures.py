@@ -32,7 +32,8 @@ from bayes_mfg._reporting import listening
 from bayes_mfg.engine import Status
 from bayes_mfg.model import CalibrationModel
 
-__all__ = ["MAX_EXAMPLES", "SolverFailures", "FailureRecorder", "recording", "without_reports"]
+__all__ = ["MAX_EXAMPLES", "NoValidStart", "SolverFailures", "FailureRecorder", "explaining_failed_starts", "recording",
+           "without_reports"]
 
 #: How many failing parameter values are kept verbatim (the ranges cover all of them).
 MAX_EXAMPLES = 20
@@ -229,3 +230,40 @@ def without_reports(model: CalibrationModel) -> CalibrationModel:
     if not model.report_failures:
         return model
     return dataclasses.replace(model, report_failures=False)
+
+
+class NoValidStart(RuntimeError):
+    """Every starting point a fit tried failed: the equilibrium solves did not converge there
+    (or the log density was not finite). The message carries the failure tally."""
+
+
+#: NumPyro's words when no starting point has a finite log density and gradient
+_NUMPYRO_NO_START = "Cannot find valid initial parameters"
+
+
+@contextmanager
+def explaining_failed_starts(caller: str, rec: FailureRecorder | None = None) -> Iterator[None]:
+    """Turn NumPyro's generic "Cannot find valid initial parameters" into :class:`NoValidStart`,
+    which says that the equilibrium solves failed, with the tally of ``rec`` (status codes,
+    parameter ranges, the fix), instead of a message that names nothing.
+
+    Examples
+    --------
+    >>> from bayes_mfg.inference.failures import explaining_failed_starts
+    >>> with explaining_failed_starts("fit_svi"):
+    ...     pass
+    """
+    try:
+        yield
+    except RuntimeError as e:
+        if _NUMPYRO_NO_START not in str(e):
+            raise
+        tally = rec.tally if rec is not None else SolverFailures()
+        detail = (tally.message(caller) if tally else
+                  f"{caller}: no failed solve was recorded, so the log density or its gradient was not finite "
+                  "at every start (check the priors and the data)")
+        raise NoValidStart(
+            f"{caller}: no valid starting point: the log density was not finite at any of the starts tried "
+            f"(NumPyro: {_NUMPYRO_NO_START.lower()}). {detail}. Try init_values=... inside the region where the "
+            "equilibrium converges, a prior that excludes the failing region, or a solver with more iterations"
+        ) from None

@@ -18,7 +18,7 @@ from numpyro.infer.util import initialize_model
 from bayes_mfg._validation import check_positive_float, check_positive_int
 from bayes_mfg.data import Observations
 from bayes_mfg.inference.arviz import draws_with_deterministic, fit_attrs, single_chain_tree
-from bayes_mfg.inference.failures import SolverFailures, without_reports
+from bayes_mfg.inference.failures import SolverFailures, explaining_failed_starts, recording, without_reports
 from bayes_mfg.inference.inputs import check_fit_args, init_strategy
 from bayes_mfg.inference.results import Fit
 from bayes_mfg.inference.sites import SiteRole, site_roles, sites_with_role
@@ -177,7 +177,13 @@ def laplace(
     settings = {"init_values": init_values, "max_steps": max_steps, "gtol": gtol, "fd_step": fd_step,
                 "eigenvalue_floor": eigenvalue_floor}
     quiet = without_reports(model)  # the approximation's evaluations are not part of a fit's tally
-    info = initialize_model(jax.random.PRNGKey(seed), quiet, model_args=(data,), init_strategy=start)
+    try:
+        info = initialize_model(jax.random.PRNGKey(seed), quiet, model_args=(data,), init_strategy=start)
+    except RuntimeError:
+        # no valid start: the same search once more with failure reports, for the message's tally
+        with recording("initialisation") as rec, explaining_failed_starts("laplace", rec):
+            initialize_model(jax.random.PRNGKey(seed), model, model_args=(data,), init_strategy=start)
+        raise
     z0, unravel = ravel_pytree(info.param_info.z)
     potential = info.potential_fn
 

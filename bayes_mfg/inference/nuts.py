@@ -21,7 +21,7 @@ import bayes_mfg.inference.checkpoint as ckpt
 from bayes_mfg._validation import check_choice, check_positive_int
 from bayes_mfg.data import Observations
 from bayes_mfg.inference.arviz import build_datatree, fit_attrs, log_prior, predict_and_loglik
-from bayes_mfg.inference.failures import SolverFailures, recording, without_reports
+from bayes_mfg.inference.failures import SolverFailures, explaining_failed_starts, recording, without_reports
 from bayes_mfg.inference.inputs import check_fit_args, data_as_argument, init_strategy
 from bayes_mfg.inference.laplace_approximation import LaplaceResult, laplace
 from bayes_mfg.inference.results import Fit
@@ -294,7 +294,7 @@ def fit_nuts(
     init_params = None
     if approx is not None:
         init_params = _laplace_starts(model, data, approx, num_chains, jax.random.PRNGKey(seed + 1))
-    with recording("initialisation") as rec:
+    with recording("initialisation") as rec, explaining_failed_starts("fit_nuts", rec):
         rec.num_warmup = num_warmup  # the kernel passes its iteration index to the model
         if path is None:  # one run (one compilation): warm-up and sampling
             mcmc.run(jax.random.PRNGKey(seed), data, init_params=init_params, extra_fields=NUTS_FIELDS)

@@ -17,7 +17,7 @@ from numpyro.infer import SVI, Trace_ELBO, autoguide
 from bayes_mfg._validation import check_choice, check_positive_float, check_positive_int
 from bayes_mfg.data import Observations
 from bayes_mfg.inference.arviz import draws_with_deterministic, fit_attrs, single_chain_tree
-from bayes_mfg.inference.failures import SolverFailures, recording
+from bayes_mfg.inference.failures import SolverFailures, explaining_failed_starts, recording
 from bayes_mfg.inference.inputs import check_fit_args, data_as_argument, init_strategy
 from bayes_mfg.inference.results import Fit
 from bayes_mfg.inference.sites import LATENT_ROLES, site_roles, sites_with_role
@@ -234,7 +234,7 @@ def fit_svi(
     opt = optimizer if optimizer is not None else optax.adam(learning_rate)
     fitted = model if batch_size is None else functools.partial(model, subsample_size=batch_size)
     svi = SVI(fitted, g, opt, Trace_ELBO(num_particles=num_particles))
-    with recording("optimisation") as rec:
+    with recording("optimisation") as rec, explaining_failed_starts("fit_svi", rec):
         if data_as_argument(model, data, "fit_svi"):
             # SVI.run captures the data as a constant of the compiled loop; pass them as an argument
             state = svi.init(jax.random.PRNGKey(seed), data)

@@ -51,3 +51,20 @@ def test_the_guide_name_is_checked_before_any_solve(monkeypatch):
     monkeypatch.setattr(svi_module, "site_roles", lambda *a, **k: pytest.fail("traced the model first"))
     with pytest.raises(ValueError, match=r"guide must be one of"):
         bm.fit_svi(MODEL, DATA, guide="flow")
+
+
+EULER = bm.games.LinearQuadratic(n_states=3, n_times=20, scheme="euler")  # unstable for gamma < ~0.49
+
+
+@pytest.mark.parametrize("fit", [
+    lambda m, d: bm.fit_svi(m, d, num_steps=2),
+    lambda m, d: bm.fit_nuts(m, d, num_warmup=2, num_samples=2, num_chains=1),
+    lambda m, d: bm.laplace(m, d),
+], ids=["svi", "nuts", "laplace"])
+def test_a_fit_where_every_solve_fails_says_so_with_the_tally(fit):
+    obs = bm.observe.Dirichlet(15.0)
+    data = bm.datasets.simulate(EULER, {"gamma": 0.52}, 2, obs, seed=1).data
+    model = bm.CalibrationModel(EULER, {"gamma": bm.paths.Constant(prior=dist.Uniform(0.1, 0.3))}, obs)
+    with pytest.raises(bm.inference.NoValidStart, match=r"no valid starting point.*hit a failed equilibrium solve.*"
+                                                          r"failing parameter values: gamma in \[0\.1.*scheme='implicit'"):
+        fit(model, data)
