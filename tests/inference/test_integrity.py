@@ -2,7 +2,6 @@
 error naming the file and what is wrong, never different numbers or a raw KeyError."""
 
 import json
-import pathlib
 import warnings
 
 import h5py
