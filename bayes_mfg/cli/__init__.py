@@ -25,6 +25,9 @@ table, diagnostics from arviz-stats).
 
 from __future__ import annotations
 
+import os
+import sys
+
 from bayes_mfg.cli.commands import build_path, build_problem, calibrate, report_command
 from bayes_mfg.cli.parser import GUIDES, METHODS, NUTS_INITS, PATHS, SYSTEMS, TRUTHS, build_parser, validate
 from bayes_mfg.cli.summary import COLUMNS, summarize, write_summary
@@ -50,12 +53,46 @@ __all__ = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``bayes-mfg``; returns 0 on success (argparse errors exit with status 2)."""
+    """Entry point of ``bayes-mfg``; returns 0 on success, 2 for a usage or input error.
+
+    Every error of the library (a bad option, a malformed data file, data the model cannot
+    use, a fit that cannot start) is printed as one line ``bayes-mfg: error: ...`` and a
+    ``hint:`` line, with exit status 2, never a traceback. An unexpected exception (a bug) is
+    one line too, with status 1; ``BAYES_MFG_DEBUG=1`` shows its traceback.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     validate(args.subparser, args)
-    if args.command == "report":
-        report_command(args)
-    else:
-        calibrate(args)
+    try:
+        if args.command == "report":
+            report_command(args)
+        else:
+            calibrate(args)
+    except (ValueError, TypeError, OSError, RuntimeError) as exc:
+        print(f"bayes-mfg: error: {_one_line(exc)}\nhint: {_hint(args, exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001  (a bug: one line, not a traceback, unless asked for)
+        if os.environ.get("BAYES_MFG_DEBUG") == "1":
+            raise
+        print(f"bayes-mfg: internal error: {type(exc).__name__}: {_one_line(exc)}\n"
+              "hint: this is a bug; rerun with BAYES_MFG_DEBUG=1 for the traceback and report it", file=sys.stderr)
+        return 1
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _hint(args: object, exc: BaseException) -> str:
+    text = str(exc)
+    if "time grid" in text:
+        return ("the observation times must lie on the game's grid of --steps points over the horizon: e.g. days "
+                "0..40 need a grid with a point per day (--steps 41 on a 40-day horizon)")
+    if getattr(args, "data", None) and ("line" in text or "CSV" in text or str(getattr(args, "data", "")) in text):
+        return ("--data expects a comma-separated file with the columns trajectory,time,state,value, one row per "
+                "entry (bayes_mfg.Observations.from_csv)")
+    if "no valid starting point" in text:
+        return "the equilibrium could not be solved at any start: try another --system setting or --method"
+    command = getattr(args, "command", "calibrate")
+    return f"bayes-mfg {command} --help lists the options and their ranges"

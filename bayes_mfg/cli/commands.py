@@ -55,12 +55,9 @@ def build_path(args: argparse.Namespace, centre: float) -> mfg_paths.ParameterPa
 
 
 def _read_data(args: argparse.Namespace, prob: Problem) -> Observations:
-    try:
-        data = Observations.from_csv(args.data, tuple(prob.game.state_names))
-    except ValueError as exc:  # a bad data file: a clean message instead of a traceback
-        raise SystemExit(f"bayes-mfg: error: {exc}") from exc
+    data = Observations.from_csv(args.data, tuple(prob.game.state_names))  # errors: one line, by cli.main
     if data.n_states != prob.game.n_states:
-        raise SystemExit(f"bayes-mfg: --data has {data.n_states} states but the {args.system} game has {prob.game.n_states}")
+        raise ValueError(f"--data has {data.n_states} states but the {args.system} game has {prob.game.n_states}")
     return data
 
 
@@ -174,11 +171,11 @@ def report_command(args: argparse.Namespace) -> pathlib.Path:
     try:
         trees = {n: load(f) for n, f in zip(names, args.fits)}
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"bayes-mfg: error: cannot read a fit: {exc}") from exc
+        raise ValueError(f"cannot read a fit: {exc}") from exc
     for n, t in trees.items():
         missing = [g for g in ("posterior", "log_likelihood", "observed_data", "posterior_predictive") if g not in t.children]
         if missing:
-            raise SystemExit(f"bayes-mfg: error: fit {n!r} lacks the group(s) {missing}")
+            raise ValueError(f"fit {n!r} lacks the group(s) {missing}")
     fits = trees if len(trees) > 1 else next(iter(trees.values()))
     out = report(fits, args.out, compare_unit=args.unit)
     print(f"bayes-mfg report: wrote {out}")

@@ -210,11 +210,20 @@ class Observations:
         be numbers. A (trajectory, time, state) without a row, or with an empty value, is
         masked (missing).
 
+        The reader is strict and names the file, line and column of what it refuses: a
+        missing or repeated column, ``;``- or tab-separated files, rows with more or fewer
+        fields than the header (e.g. an unquoted decimal comma), non-numeric or non-finite
+        times, non-numeric values, negative values (except ``kind="values"``), the same
+        (trajectory, time, state) twice. A ``.gz`` file is read through gzip and a UTF-8
+        byte-order mark is removed.
+
         Raises
         ------
         ValueError
-            For missing columns, no data rows, a non-numeric time or value, an unknown state
-            (with ``state_names``), or data :meth:`from_arrays` rejects.
+            For what the reader refuses (above), no data rows, an unknown state (with
+            ``state_names``), or data :meth:`from_arrays` rejects.
+        FileNotFoundError
+            If ``path`` does not exist.
 
         Examples
         --------
@@ -231,7 +240,7 @@ class Observations:
         >>> back.mask[0, 1].tolist(), back.state_names
         ([True, False], ('s0', 's1'))
         """
-        table = read_long_csv(path, state_names)
+        table = read_long_csv(path, state_names, allow_negative=kind == "values")
         return cls.from_arrays(table.values, table.times, kind=kind, state_names=table.state_names,
                                trajectory_names=table.trajectory_names)
 
@@ -272,9 +281,32 @@ class Observations:
         return out
 
     def subset(self, trajectories: Any) -> "Observations":
-        """The trajectories selected by an index array / slice (e.g. a train/test split)."""
-        idx = np.arange(self.n_trajectories)[trajectories]
-        idx = np.atleast_1d(idx)
+        """The trajectories selected by an index array / slice (e.g. a train/test split).
+
+        Raises
+        ------
+        TypeError
+            For indices that are not ints, a bool mask or a slice.
+        ValueError
+            For an index outside ``-n_trajectories .. n_trajectories - 1``, a mask of another
+            length, or a selection of no trajectory.
+        """
+        n = self.n_trajectories
+        if not isinstance(trajectories, slice):
+            sel = np.asarray(trajectories)
+            if sel.dtype == bool:
+                if sel.shape != (n,):
+                    raise ValueError(f"subset: a bool mask must have shape ({n},) (one entry per trajectory), "
+                                     f"got {sel.shape}")
+            elif sel.dtype.kind not in "iu" or sel.ndim > 1:
+                raise TypeError(f"subset: trajectories must be int indices, a bool mask or a slice, got "
+                                f"{type(trajectories).__name__} {trajectories!r:.60}")
+            elif sel.size and (sel.min() < -n or sel.max() >= n):
+                raise ValueError(f"subset: trajectory index out of range: {sel[(sel < -n) | (sel >= n)][:5].tolist()} "
+                                 f"(the data have {n} trajectories: 0..{n - 1})")
+        idx = np.atleast_1d(np.arange(n)[trajectories])
+        if idx.size == 0:
+            raise ValueError(f"subset: {trajectories!r} selects no trajectory")
         return Observations.from_arrays(
             np.where(self.mask[idx], self.values[idx], np.nan),
             self.times,

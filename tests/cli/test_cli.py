@@ -157,3 +157,50 @@ def test_summary_diagnostics_come_from_arviz_stats():
     assert rows[1]["path_rmse"] > 0
     svi = cli.summarize(tree, ["gamma"], method="svi")
     assert np.isnan(svi[0]["r_hat"]) and np.isnan(svi[0]["ess_bulk"])
+
+
+def _csv(tmp_path, text):
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    return str(path)
+
+
+#: every error path of the commands after option parsing: (argv builder, message, hint)
+CLI_ERRORS = {
+    "duplicate csv row": (lambda p: ["calibrate", "--system", "sir", "--data", _csv(
+        p, "trajectory,time,state,value\n0,0,S,0.9\n0,0,S,0.9\n")], "was already given on line 2", "--data expects"),
+    "semicolon csv": (lambda p: ["calibrate", "--system", "sir", "--data", _csv(
+        p, "trajectory;time;state;value\n0;0;S;1\n")], "is ';'-separated", "--data expects"),
+    "decimal comma": (lambda p: ["calibrate", "--system", "sir", "--data", _csv(
+        p, "trajectory,time,state,value\n0,0,S,0,9\n")], "5 fields where the header has 4", "--data expects"),
+    "unknown state": (lambda p: ["calibrate", "--system", "sir", "--data", _csv(
+        p, "trajectory,time,state,value\n0,0,X,1\n")], "unknown state 'X'", "--data expects"),
+    "off-grid times": (lambda p: ["calibrate", "--system", "sir", "--steps", "7", "--data", _csv(
+        p, "trajectory,time,state,value\n0,0,S,0.99\n0,0,I,0.01\n0,0,R,0\n0,0.13,S,0.9\n0,0.13,I,0.1\n0,0.13,R,0\n")],
+        "must lie on the game's time grid", "--steps"),
+    "report of a damaged fit": (lambda p: ["report", _csv(p, "not netcdf"), "--out", str(p / "r.html")],
+                                "cannot read a fit", "report --help"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLI_ERRORS))
+def test_every_cli_error_is_one_line_and_a_hint_with_status_2(case, tmp_path, capsys):
+    build, message, hint = CLI_ERRORS[case]
+    argv = build(tmp_path)
+    if argv[0] == "calibrate":
+        argv += ["--out", str(tmp_path / "x")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("bayes-mfg: error:") and lines[1].startswith("hint:"), err
+    assert message in lines[0] and hint in lines[1] and "Traceback" not in err
+
+
+def test_an_unexpected_exception_is_one_line_with_status_1(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "calibrate", lambda args: {}["boom"])
+    assert cli.main(["calibrate", "--system", "sir", "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bayes-mfg: internal error: KeyError") and "Traceback" not in err
+    monkeypatch.setenv("BAYES_MFG_DEBUG", "1")
+    with pytest.raises(KeyError):
+        cli.main(["calibrate", "--system", "sir", "--out", str(tmp_path / "x")])

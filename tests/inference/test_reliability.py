@@ -151,7 +151,7 @@ MALFORMED = {
     "csv columns": (_csv("traj,t,s,v\n0,0,s0,0.5\n"), ValueError, r"CSV needs the columns \['state', 'time', 'trajectory', 'value'\]"),
     "csv empty": (_csv("trajectory,time,state,value\n"), ValueError, "no data rows"),
     "csv not a number": (_csv("trajectory,time,state,value\n0,noon,s0,0.5\n"), ValueError,
-                         "line 2: time and value must be numbers, got 'noon'"),
+                         "line 2, column 'time': time must be a number, got 'noon'"),
     "csv fractions off simplex": (_csv("trajectory,time,state,value\n0,0,a,0.7\n0,0,b,0.7\n"), ValueError,
                                   "fully observed fractions must sum to 1.*sums to 1.4"),
     "netcdf garbage": (_file(b"\x80\x04pickle?", ".nc", bm.load), ValueError, "is not a NetCDF file written by bayes_mfg.save"),
