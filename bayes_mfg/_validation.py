@@ -50,7 +50,13 @@ def check_finite(name: str, x: Any) -> None:
 
 def check_distribution(name: str, x: Any, n_states: int, *, atol: float = 1e-8) -> jax.Array:
     """Validate a probability vector of length ``n_states`` (value checks only when concrete)."""
-    arr = jnp.asarray(x)
+    try:
+        arr = jnp.asarray(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a probability vector of {n_states} numbers, got {type(x).__name__} "
+                        f"{x!r:.40}") from None
+    if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)):
+        raise TypeError(f"{name} must be a probability vector of {n_states} real numbers, got dtype {arr.dtype}")
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         arr = arr.astype(jnp.result_type(float))
     if arr.shape != (n_states,):
@@ -186,3 +192,12 @@ def check_declared_fields(obj: Any) -> None:
         except (TypeError, ValueError) as e:
             raise type(e)(f"{type(obj).__name__}: {e}") from None
         object.__setattr__(obj, name, value)
+
+
+def check_seed(name: str, value: Any) -> int:
+    """A random seed: an int >= 0 (NumPy's and JAX's keys need one); bools and strings refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= 0 (a random seed), got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be an int >= 0 (a random seed), got {value}")
+    return int(value)

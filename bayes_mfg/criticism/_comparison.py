@@ -31,7 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_mfg._tables import markdown_table
-from bayes_mfg._validation import check_choice, check_positive_int
+from bayes_mfg._validation import check_choice, check_positive_int, check_seed
 from bayes_mfg.criticism._fits import tree_and_fit
 from bayes_mfg.criticism._predictive import heldout_error, posterior_draws
 from bayes_mfg.data import Observations
@@ -224,6 +224,7 @@ def loo(fit: Any, *, unit: str = "trajectory", kfold: int | None = 5, name: str 
     >>> m = bm.loo(fit, unit="trajectory", kfold=5)  # doctest: +SKIP
     >>> m.elpd, m.se, m.method, m.n_bad_k  # doctest: +SKIP
     """
+    check_seed("seed", seed)
     check_choice("unit", unit, UNITS)
     if kfold is not None:
         check_positive_int("kfold", kfold, minimum=2)
@@ -343,6 +344,7 @@ def compare(
     >>> cmp = bm.compare({"constant": fit_c, "spline": fit_s, "no game": fit_b})  # doctest: +SKIP
     >>> cmp.difference("spline", "constant")  # (elpd difference, its se)        # doctest: +SKIP
     """
+    check_seed("seed", seed)
     if not isinstance(fits, Mapping) or len(fits) < 2:
         raise ValueError("fits must be a mapping {name: fit} with at least 2 models")
     check_choice("unit", unit, UNITS)

@@ -52,7 +52,7 @@ import numpyro
 import pandas as pd
 
 from bayes_mfg._tables import markdown_table
-from bayes_mfg._validation import check_positive_int
+from bayes_mfg._validation import check_positive_int, check_seed
 from bayes_mfg.criticism._fits import check_fit
 from bayes_mfg.criticism._predictive import posterior_draws
 from bayes_mfg.data import Observations
@@ -350,6 +350,7 @@ def lfo(model: CalibrationModel, data: Observations, *, min_times: int,
     >>> res = bm.lfo(model, data, min_times=5, fit=lambda m, d: bm.laplace(m, d))  # doctest: +SKIP
     >>> res.elpd, res.refits, res.table()  # doctest: +SKIP
     """
+    check_seed("seed", seed)
     if not isinstance(data, Observations):
         raise TypeError(f"data must be bayes_mfg.Observations, got {type(data).__name__}")
     if data.n_trajectories != 1:

@@ -27,7 +27,7 @@ import pandas as pd
 from numpyro.infer import Predictive
 
 from bayes_mfg._tables import markdown_table
-from bayes_mfg._validation import check_positive_int
+from bayes_mfg._validation import check_positive_int, check_seed
 from bayes_mfg.criticism._fits import check_fit, global_sites
 from bayes_mfg.data import Observations
 from bayes_mfg.inference import Fit
@@ -83,6 +83,7 @@ def posterior_predictive(
     >>> pred = bm.posterior_predictive(fit, test_data, num_samples=500)  # doctest: +SKIP
     >>> pred["mu"].shape                      # (draws, trajectories, times, states)  # doctest: +SKIP
     """
+    check_seed("seed", seed)
     fit = check_fit(fit)
     model = without_reports(fit.model)  # predictions do not count solver failures
     new = data is not None
@@ -139,6 +140,7 @@ def heldout_error(fit: Any, data: Observations, *, num_samples: int | None = 500
     --------
     >>> bm.heldout_error(fit, test_data)["rmse"]  # doctest: +SKIP
     """
+    check_seed("seed", seed)
     pred = posterior_predictive(fit, data, num_samples=num_samples, seed=seed)
     readout = check_fit(fit).model.readout
     if data.kind == "values" or (readout is not None and readout.output_kind != "shares"):

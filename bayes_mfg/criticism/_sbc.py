@@ -35,7 +35,7 @@ import pandas as pd
 from numpyro.infer import Predictive
 
 from bayes_mfg._tables import markdown_table
-from bayes_mfg._validation import check_positive_int
+from bayes_mfg._validation import check_positive_int, check_seed
 from bayes_mfg.criticism._fits import global_sites
 from bayes_mfg.criticism._sbc_fits import batched_data, batched_draws, custom_draws, flat_parameters
 from bayes_mfg.data import Observations
@@ -221,6 +221,7 @@ def sbc(
     >>> res = bm.sbc(model, design, n_sims=100, method="svi")  # doctest: +SKIP
     >>> res.p_value, res.to_markdown()  # doctest: +SKIP
     """
+    check_seed("seed", seed)
     if not isinstance(model, CalibrationModel):
         raise TypeError(f"model must be a bayes_mfg.CalibrationModel, got {type(model).__name__}")
     model.check_data(design)

@@ -33,7 +33,7 @@ import numpyro
 import pandas as pd
 
 from bayes_mfg._tables import markdown_table
-from bayes_mfg._validation import check_positive_float, check_positive_int
+from bayes_mfg._validation import check_positive_float, check_positive_int, check_seed
 from bayes_mfg.criticism._fits import check_fit
 from bayes_mfg.criticism._lfo import psis_log_weights
 from bayes_mfg.games.base import ContinuousTimeGame
@@ -209,6 +209,7 @@ def time_step_check(fit, *, factor: int = 2, num_draws: int = 100, threshold: fl
     >>> check.passed, check.suggested_steps  # doctest: +SKIP
     (False, 963)
     """
+    check_seed("seed", seed)
     fit = check_fit(fit)
     factor = check_positive_int("factor", factor, minimum=2)
     num_draws = check_positive_int("num_draws", num_draws, minimum=10)

@@ -126,7 +126,13 @@ class Observations:
             raise ValueError(f"values needs >= 1 trajectory, >= 1 time and >= {min_d} "
                              f"{'states' if min_d == 2 else 'column'}, got shape {vals.shape}")
 
-        t = np.array(times, dtype=np.float64).reshape(-1) if np.ndim(times) <= 1 else None
+        if times is None or isinstance(times, (str, bytes)):
+            raise TypeError(f"times must be a sequence of {n_times} numbers, got {type(times).__name__} {times!r:.40}")
+        try:
+            t = np.array(times, dtype=np.float64).reshape(-1) if np.ndim(times) <= 1 else None
+        except (TypeError, ValueError):
+            raise TypeError(f"times must be numbers, got {list(np.ravel(np.asarray(times, dtype=object)))[:5]!r:.80}"
+                            ) from None
         if t is None or t.shape != (n_times,):
             raise ValueError(f"times must have shape ({n_times},) (one per observation time), got {np.shape(times)}")
         if not np.all(np.isfinite(t)) or np.any(t < 0):

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 
-from bayes_mfg._validation import check_positive_float, check_positive_int
+from bayes_mfg._validation import check_distribution, check_positive_float, check_positive_int, check_seed
 from bayes_mfg.data import Observations, time_indices
 from bayes_mfg.engine import default_solver, equilibrium, transition_matrix
 from bayes_mfg.engine.continuous_time import step_rates
@@ -114,6 +114,7 @@ def simulate(
     >>> sim.data.values.shape, sim.data.kind
     ((5, 20, 3), 'fractions')
     """
+    check_seed("seed", seed)
     if not isinstance(game, MeanFieldGame):
         raise TypeError(f"game must be a bayes_mfg.games.MeanFieldGame, got {type(game).__name__}")
     if not isinstance(truth, Mapping):
@@ -160,6 +161,8 @@ def simulate(
         m0 = np.asarray(mu0, dtype=np.float64)
         if m0.shape != (n_traj, d):
             raise ValueError(f"mu0 must have shape ({n_traj}, {d}), got {m0.shape}")
+        for j, row in enumerate(m0):  # before any solve
+            check_distribution(f"mu0[{j}]", row, d)
 
     solve = jax.jit(jax.vmap(lambda m: equilibrium(sim_game, params, m, solver=default_solver(game, max_iter=1000))))
     eq = solve(jnp.asarray(m0))

@@ -15,7 +15,7 @@ from jax.flatten_util import ravel_pytree
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer.util import initialize_model
 
-from bayes_mfg._validation import check_positive_float, check_positive_int
+from bayes_mfg._validation import check_positive_float, check_positive_int, check_seed
 from bayes_mfg.data import Observations
 from bayes_mfg.inference.arviz import draws_with_deterministic, fit_attrs, single_chain_tree
 from bayes_mfg.inference.failures import SolverFailures, explaining_failed_starts, recording, without_reports
@@ -165,6 +165,7 @@ def laplace(
     >>> lap = bm.laplace(model, data)  # doctest: +SKIP
     >>> fit = bm.fit_nuts(model, data, init="laplace")  # doctest: +SKIP
     """
+    check_seed("seed", seed)
     check_fit_args(model, data)
     check_positive_int("max_steps", max_steps)
     check_positive_float("gtol", gtol)

@@ -18,7 +18,7 @@ from numpyro.infer.initialization import init_to_value
 from numpyro.infer.util import initialize_model
 
 import bayes_mfg.inference.checkpoint as ckpt
-from bayes_mfg._validation import check_choice, check_positive_int
+from bayes_mfg._validation import check_choice, check_positive_int, check_seed
 from bayes_mfg.data import Observations
 from bayes_mfg.inference.arviz import build_datatree, fit_attrs, log_prior, predict_and_loglik
 from bayes_mfg.inference.failures import SolverFailures, explaining_failed_starts, recording, without_reports
@@ -244,6 +244,7 @@ def fit_nuts(
     >>> tree = fit.to_arviz()                  # posterior, log_likelihood, sample_stats, ...  # doctest: +SKIP
     >>> fit.failures.n_rejected                # failed equilibrium solves, never NaN  # doctest: +SKIP
     """
+    check_seed("seed", seed)
     check_fit_args(model, data)
     check_positive_int("num_chains", num_chains)
     check_positive_int("num_warmup", num_warmup)

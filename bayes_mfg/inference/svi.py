@@ -14,7 +14,7 @@ import optax
 import xarray as xr
 from numpyro.infer import SVI, Trace_ELBO, autoguide
 
-from bayes_mfg._validation import check_choice, check_positive_float, check_positive_int
+from bayes_mfg._validation import check_choice, check_positive_float, check_positive_int, check_seed
 from bayes_mfg.data import Observations
 from bayes_mfg.inference.arviz import draws_with_deterministic, fit_attrs, single_chain_tree
 from bayes_mfg.inference.failures import SolverFailures, explaining_failed_starts, recording
@@ -215,6 +215,7 @@ def fit_svi(
     >>> fit = bm.fit_svi(model, sim.data, guide="normal", num_steps=2000)  # doctest: +SKIP
     >>> fit.sample_posterior(1000)["gamma"].mean()  # doctest: +SKIP
     """
+    check_seed("seed", seed)
     check_fit_args(model, data)
     check_positive_int("num_steps", num_steps)
     check_positive_float("learning_rate", learning_rate)

@@ -160,6 +160,35 @@ MALFORMED = {
 }
 
 
+# issue 25 (round two): the examples a hostile user found, each now refused by name before any solve
+ROUND_TWO = {
+    "max_rate negative": (lambda: bm.games.LinearQuadratic(n_states=3, max_rate=-1.0), ValueError,
+                          "LinearQuadratic: max_rate must be a real number > 0, got -1.0"),
+    "max_rate nan": (lambda: bm.games.LinearQuadratic(n_states=3, max_rate=float("nan")), ValueError, "max_rate must be"),
+    "mobility c negative": (lambda: bm.equilibrium(bm.games.MobilityNetwork(n_states=3), {"c": -1.0}, MU0), ValueError,
+                            r"params\['c'\] must be a real number >= 0"),
+    "zone closed below 0": (lambda: bm.games.UrbanMobility().params(open=[1.0, -1.0]), ValueError,
+                            r"params\['open'\] must be a real number in \[0, 1\]"),
+    "init_values misspelt": (lambda: bm.fit_svi(MODEL, DATA, init_values={"gamm": 50.0}), ValueError,
+                             r"init_values has unknown site name\(s\) \['gamm'\]"),
+    "save to None": (lambda: bm.save(xr.DataTree(), None), TypeError, "path must be a file name"),
+    "simulate mu0 off simplex": (lambda: simulate(LQ, {"gamma": 1.0}, 1, OBS, mu0=[[0.5, 0.6, 0.1]]), ValueError,
+                                 r"mu0\[0\] must sum to 1"),
+    "parameter a string": (lambda: LQ.params(gamma="1.5"), TypeError, r"params\['gamma'\] must be real numbers"),
+    "parameter complex": (lambda: LQ.params(gamma=1 + 0j), TypeError, r"params\['gamma'\] must be real numbers"),
+    "times not numbers": (_obs(times=("a", "b")), TypeError, "times must be numbers"),
+    "seed a string": (lambda: bm.fit_svi(MODEL, DATA, seed="0"), TypeError, "seed must be an int >= 0"),
+    "nuts seed negative": (lambda: bm.fit_nuts(MODEL, DATA, seed=-1), ValueError, "seed must be an int >= 0"),
+    "subset out of range": (lambda: DATA.subset([3]), ValueError, "trajectory index out of range"),
+    "eq mu0 a string": (lambda: bm.equilibrium(LQ, {}, "abc"), TypeError, "mu0 must be a probability vector"),
+    "csv duplicate row": (_csv("trajectory,time,state,value\n0,0,a,0.5\n0,0,a,0.5\n"), ValueError,
+                          "was already given on line 2"),
+    "csv decimal comma": (_csv("trajectory,time,state,value\n0,0,a,0,5\n"), ValueError, "decimal comma"),
+    "csv short row": (_csv("trajectory,time,state,value\n0,0,a\n"), ValueError, "3 fields where the header has 4"),
+}
+MALFORMED.update(ROUND_TWO)
+
+
 def test_malformed_table_is_large():
     assert len(MALFORMED) >= 30
 
