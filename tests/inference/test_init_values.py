@@ -6,7 +6,6 @@ import numpy as np
 import numpyro.distributions as dist
 import pytest
 from numpyro.infer.initialization import init_to_median
-from numpyro.infer.util import initialize_model
 
 import bayes_mfg as bm
 import bayes_mfg.inference.svi as svi_module
@@ -36,15 +35,20 @@ def test_a_misspelt_init_value_is_an_error_naming_it(fit, monkeypatch):
         fit(init_values=[("gamma", 1.0)])
 
 
+def _site(name, fn, key):
+    return {"type": "sample", "is_observed": False, "name": name, "fn": fn, "value": None, "infer": {},
+            "kwargs": {"rng_key": key, "sample_shape": ()}}
+
+
 def test_a_partial_init_dict_keeps_the_other_sites_at_the_prior_median():
-    given = initialize_model(jax.random.PRNGKey(3), MODEL, model_args=(DATA,),
-                             init_strategy=init_strategy(MODEL, DATA, {"gamma": 2.0}, "test"))
-    default = initialize_model(jax.random.PRNGKey(3), MODEL, model_args=(DATA,),
-                               init_strategy=init_to_median(num_samples=15))
-    z_given, z_default = given.param_info.z, default.param_info.z
-    np.testing.assert_allclose(np.exp(z_given["gamma"]), 2.0, rtol=1e-12)      # the given value
-    np.testing.assert_array_equal(z_given["base_rate"], z_default["base_rate"])  # the documented default
-    assert abs(float(z_default["base_rate"]) - 0.5) < 0.3                         # near the prior median log(1.65)
+    # NumPyro's init_to_value would start base_rate at a uniform draw in (-2, 2) unconstrained
+    strategy = init_strategy(MODEL, DATA, {"gamma": 2.0}, "test")
+    median = init_to_median(num_samples=15)
+    key = jax.random.PRNGKey(3)
+    gamma, base = _site("gamma", dist.LogNormal(0.0, 0.5), key), _site("base_rate", dist.LogNormal(0.5, 0.3), key)
+    assert float(strategy(gamma)) == 2.0                                   # the given value
+    assert float(strategy(base)) == float(median(base))                     # the documented default
+    assert abs(np.log(float(strategy(base))) - 0.5) < 0.3                    # near the prior median exp(0.5)
 
 
 def test_the_guide_name_is_checked_before_any_solve(monkeypatch):
@@ -57,9 +61,9 @@ EULER = bm.games.LinearQuadratic(n_states=3, n_times=20, scheme="euler")  # unst
 
 
 @pytest.mark.parametrize("fit", [
-    lambda m, d: bm.fit_svi(m, d, num_steps=2),
+    pytest.param(lambda m, d: bm.fit_svi(m, d, num_steps=2), marks=pytest.mark.slow),  # 100 failing starts: ~20 s
     lambda m, d: bm.fit_nuts(m, d, num_warmup=2, num_samples=2, num_chains=1),
-    lambda m, d: bm.laplace(m, d),
+    pytest.param(lambda m, d: bm.laplace(m, d), marks=pytest.mark.slow),
 ], ids=["svi", "nuts", "laplace"])
 def test_a_fit_where_every_solve_fails_says_so_with_the_tally(fit):
     obs = bm.observe.Dirichlet(15.0)
