@@ -225,6 +225,9 @@ def run(args) -> dict:
             print(f"{kind:9s} PSIS-LFO elpd {res.elpd:.1f} +- {res.se:.1f} ({res.n_refits} fits)", flush=True)
         results["models"][kind] = row
         save_report(args.out, t0, args.quick, **results)  # after every model: a long run keeps what it measured
+        # each refit compiles anew; release the machine code of this model's fits before the next
+        # model (a run of all three with LFO crashed in XLA with "Cannot allocate memory" otherwise)
+        jax.clear_caches()
     return save_report(args.out, t0, args.quick, **results)
 
 
