@@ -16,6 +16,10 @@ value-and-gradient (``ImplicitAdjoint``, GMRES) of the linear-quadratic game at 
 d = 32, from every benchmark that measured them (``--quick`` leaves d = 32 out of
 ``equilibrium``), and writes it to ``DIR/headline.json``.
 
+Run on their own (long, not part of the suite): ``python -m benchmarks.schemes`` (the time
+steppers' order and cost) and ``python -m benchmarks.japan_nuts`` (the national NUTS fit of
+the Japan COVID-19 study).
+
 The seed paper's grid, MFGLib parity and the real-data analyses are experiments, not
 benchmarks: ``python -m experiments.<name>``.
 """

@@ -231,7 +231,7 @@ def report(
     path = Path(path)
     if path.suffix not in FORMATS:
         raise ValueError(f"path must end in one of {FORMATS}, got {str(path)!r}")
-    many = isinstance(fits, Mapping)
+    many = isinstance(fits, Mapping) and not isinstance(fits, xr.DataTree)  # a DataTree is a Mapping too
     items = dict(fits) if many else {"fit": fits}
     if not items:
         raise ValueError("fits is empty")
