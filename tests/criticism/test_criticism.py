@@ -332,5 +332,4 @@ def test_report_html_and_markdown_and_cli(lq, tmp_path):
     # one saved fit: a DataTree is a Mapping, but it is one fit, not a dict of fits (issue 26)
     single = bm.report(bm.load(tmp_path / "a.nc"), tmp_path / "one.md", identifiability=False, time_step=False)
     assert "Model comparison" not in single.read_text() and "gamma" in single.read_text()
-    assert main(["report", str(tmp_path / "a.nc"), "--out", str(tmp_path / "one.html")]) == 0
 
