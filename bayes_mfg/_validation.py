@@ -48,15 +48,22 @@ def check_finite(name: str, x: Any) -> None:
         raise ValueError(f"{name} contains NaN or inf")
 
 
+def as_real_array(name: str, value: Any, expected: str) -> jax.Array:
+    """``value`` as a JAX array of real numbers (bools and ints included); a ``TypeError`` naming
+    ``name`` and ``expected`` for strings, complex numbers and objects (JAX's message names nothing)."""
+    try:
+        arr = jnp.asarray(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} {value!r:.60}") from None
+    if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)
+            or jnp.issubdtype(arr.dtype, jnp.bool_)):
+        raise TypeError(f"{name} must be {expected}, got dtype {arr.dtype}")
+    return arr
+
+
 def check_distribution(name: str, x: Any, n_states: int, *, atol: float = 1e-8) -> jax.Array:
     """Validate a probability vector of length ``n_states`` (value checks only when concrete)."""
-    try:
-        arr = jnp.asarray(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a probability vector of {n_states} numbers, got {type(x).__name__} "
-                        f"{x!r:.40}") from None
-    if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)):
-        raise TypeError(f"{name} must be a probability vector of {n_states} real numbers, got dtype {arr.dtype}")
+    arr = as_real_array(name, x, f"a probability vector of {n_states} real numbers")
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         arr = arr.astype(jnp.result_type(float))
     if arr.shape != (n_states,):

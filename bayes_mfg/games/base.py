@@ -28,7 +28,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_mfg._validation import Bound, check_declared_fields, check_positive_float, check_positive_int, is_concrete
+from bayes_mfg._validation import (
+    Bound,
+    as_real_array,
+    check_declared_fields,
+    check_positive_float,
+    check_positive_int,
+    is_concrete,
+)
 from bayes_mfg.stepping import Dense, Neighbours, RateStructure, Scheme, as_scheme
 
 Array = jax.Array
@@ -203,7 +210,7 @@ class MeanFieldGame(abc.ABC):
                 value = spec.default
             else:
                 raise ValueError(f"params['{name}'] is required for {type(self).__name__} ({spec.doc})")
-            arr = _real_array(f"params['{name}']", value)
+            arr = as_real_array(f"params['{name}']", value, "real numbers (a float or an array of floats)")
             if not jnp.issubdtype(arr.dtype, jnp.floating):
                 arr = arr.astype(dtype)
             path_shape = (self.n_times, *spec.shape)
@@ -229,20 +236,6 @@ class MeanFieldGame(abc.ABC):
     def at_step(self, params: Params, n: int | Array) -> Params:
         """Parameters of time step ``n``."""
         return {k: v[n] for k, v in params.items()}
-
-
-def _real_array(name: str, value: Any) -> Array:
-    """``value`` as a JAX array of real numbers; a ``TypeError`` naming ``name`` for strings,
-    complex numbers, objects and other non-numeric input (JAX's own message names nothing)."""
-    try:
-        arr = jnp.asarray(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be real numbers (a float or an array of floats), got "
-                        f"{type(value).__name__} {value!r:.60}") from None
-    if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)
-            or jnp.issubdtype(arr.dtype, jnp.bool_)):
-        raise TypeError(f"{name} must be real numbers (a float or an array of floats), got dtype {arr.dtype}")
-    return arr
 
 
 class ContinuousTimeGame(MeanFieldGame):
