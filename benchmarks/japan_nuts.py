@@ -35,20 +35,11 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from numpyro.infer.util import initialize_model
 
 import bayes_mfg as bm
-from benchmarks._timing import benchmark_parser, markdown_table, save_report, time_call
+from benchmarks._timing import benchmark_parser, markdown_table, save_report
+from benchmarks.calibration import gradient_time
 from experiments.japan_covid import MODELS, build_model, load, masked
-
-
-def gradient_time(model: bm.CalibrationModel, data: bm.Observations, repeats: int) -> dict:
-    """(a): compile + first call and the median of ``repeats`` calls of the potential's value and gradient."""
-    init = initialize_model(jax.random.PRNGKey(0), model, model_args=(data,))
-    vg = jax.jit(jax.value_and_grad(init.potential_fn))
-    (value, _), timing = time_call(vg, (init.param_info.z,), repeats)
-    return {"compile_and_first_call_s": timing["compile_s"], "median_s": timing["median_s"],
-            "min_s": timing["min_s"], "repeats": repeats, "potential_energy": float(value)}
 
 
 def nuts_time(model: bm.CalibrationModel, data: bm.Observations, chains: int, warmup: int, samples: int) -> dict:
