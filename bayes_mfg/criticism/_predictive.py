@@ -86,7 +86,7 @@ def posterior_predictive(
     check_seed("seed", seed)
     fit = check_fit(fit)
     model = without_reports(fit.model)  # predictions do not count solver failures
-    new = data is not None
+    new = data is not None and data is not fit.data  # the fitted trajectories keep their own local draws
     data = fit.data if data is None else data
     _check_new_data(model, data)
     if num_samples is not None:

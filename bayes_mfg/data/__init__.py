@@ -8,6 +8,13 @@ files (``trajectory,time,state,value``) are read with :meth:`Observations.from_c
 written with :meth:`Observations.to_csv`.
 """
 
-from bayes_mfg.data._observations import KINDS, SIMPLEX_ATOL, Observations, interpolate_in_time, time_indices
+from bayes_mfg.data._observations import (
+    KINDS,
+    SIMPLEX_ATOL,
+    ZERO_REPLACEMENT,
+    Observations,
+    interpolate_in_time,
+    time_indices,
+)
 
-__all__ = ["KINDS", "SIMPLEX_ATOL", "Observations", "interpolate_in_time", "time_indices"]
+__all__ = ["KINDS", "SIMPLEX_ATOL", "ZERO_REPLACEMENT", "Observations", "interpolate_in_time", "time_indices"]

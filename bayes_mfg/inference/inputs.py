@@ -9,13 +9,14 @@ import warnings
 from collections.abc import Mapping
 from typing import Any, Callable
 
+import numpy as np
 from numpyro.infer.initialization import init_to_median
 
 from bayes_mfg.data import Observations
 from bayes_mfg.model import CalibrationModel
 from bayes_mfg.parallel import is_sharded
 
-__all__ = ["check_fit_args", "data_as_argument", "init_strategy"]
+__all__ = ["check_fit_args", "data_as_argument", "init_strategy", "observed_start"]
 
 
 def check_fit_args(model: Any, data: Any) -> None:
@@ -42,7 +43,9 @@ def data_as_argument(model: CalibrationModel, data: Observations, caller: str) -
 
 def init_strategy(model: CalibrationModel, data: Observations, init_values: Mapping[str, Any] | None,
                   caller: str) -> Callable:
-    """NumPyro init strategy: ``init_values`` where given, the prior medians for every other site.
+    """NumPyro init strategy: ``init_values`` where given, the prior medians for every other site,
+    except a latent ``mu0``, which starts at the observed first rows when they can tell
+    (:func:`observed_start`).
 
     The keys are checked against the model's latent sample sites (one prior trace, no solve):
     a misspelt or unknown key is a ``ValueError`` naming it, never dropped. (NumPyro's own
@@ -50,17 +53,48 @@ def init_strategy(model: CalibrationModel, data: Observations, init_values: Mapp
     leaves them at the documented default, the prior medians.)
     """
     median = init_to_median(num_samples=15)
-    if init_values is None:
-        return median
-    if not isinstance(init_values, Mapping):
+    if init_values is not None and not isinstance(init_values, Mapping):
         raise TypeError(f"{caller}: init_values must be a dict {{site name: value}} or None, "
                         f"got {type(init_values).__name__}")
-    latent = model.prior_sites(data)
-    unknown = sorted(str(k) for k in set(init_values) - set(latent))
-    if unknown:
-        raise ValueError(f"{caller}: init_values has unknown site name(s) {unknown}; the model's latent sites are "
-                         f"{sorted(latent)}")
-    return functools.partial(_init_to_given, values=dict(init_values), fallback=median)
+    given = dict(init_values or {})
+    if given:
+        latent = model.prior_sites(data)
+        unknown = sorted(str(k) for k in set(given) - set(latent))
+        if unknown:
+            raise ValueError(f"{caller}: init_values has unknown site name(s) {unknown}; the model's latent sites "
+                             f"are {sorted(latent)}")
+    start = observed_start(model, data)
+    if start is not None and "mu0" not in given:
+        given["mu0"] = start
+    if not given:
+        return median
+    return functools.partial(_init_to_given, values=given, fallback=median)
+
+
+#: Floor of a share in :func:`observed_start` before renormalising (a start strictly inside the simplex).
+START_FLOOR = 1e-3
+
+
+def observed_start(model: CalibrationModel, data: Observations) -> np.ndarray | None:
+    """Where a latent ``mu0`` starts: the observed shares at the game's first time.
+
+    When ``mu0`` is latent, the data are fractions of the states themselves (no readout)
+    and every trajectory's row at ``t = t_0`` is fully observed, the start is those rows
+    (floored at :data:`START_FLOOR` and renormalised; their mean for ``mu0_source="shared"``).
+    Otherwise ``None`` (the prior median). The prior median of ``Dirichlet(1)`` is the
+    uniform distribution, far from a small outbreak's ``(0.98, 0.02, 0)``: measured on three
+    SIR towns (``tests/cli/test_spreadsheet.py``), SVI from the median ends with 38-44%
+    coverage of nominal 90% predictive intervals, from the observed rows with 91%.
+    """
+    if not (model.uses_latent_mu0(data) or model.mu0_source == "shared"):
+        return None
+    if data.kind != "fractions" or model.readout is not None or data.n_states != model.game.n_states:
+        return None
+    if abs(float(data.times[0]) - float(model.game.time_grid[0])) > 1e-9 or not np.all(data.mask[:, 0]):
+        return None
+    rows = np.maximum(np.asarray(data.values[:, 0], dtype=np.float64), START_FLOOR)
+    rows = rows / rows.sum(-1, keepdims=True)
+    return rows.mean(0) / rows.mean(0).sum() if model.mu0_source == "shared" else rows
 
 
 def _init_to_given(site: dict | None = None, *, values: dict, fallback: Callable) -> Any:

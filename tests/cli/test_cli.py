@@ -169,8 +169,8 @@ def _csv(tmp_path, text):
 CLI_ERRORS = {
     "duplicate csv row": (lambda p: ["calibrate", "--system", "sir", "--data", _csv(
         p, "trajectory,time,state,value\n0,0,S,0.9\n0,0,S,0.9\n")], "was already given on line 2", "--data expects"),
-    "semicolon csv": (lambda p: ["calibrate", "--system", "sir", "--data", _csv(
-        p, "trajectory;time;state;value\n0;0;S;1\n")], "is ';'-separated", "--data expects"),
+    "wide csv off the simplex": (lambda p: ["calibrate", "--system", "sir", "--data", _csv(
+        p, "trajectory;time;S;I;R\n0;0;0,5;0,2;0,1\n")], "fractions must sum to 1 within", "--data expects"),
     "decimal comma": (lambda p: ["calibrate", "--system", "sir", "--data", _csv(
         p, "trajectory,time,state,value\n0,0,S,0,9\n")], "5 fields where the header has 4", "--data expects"),
     "unknown state": (lambda p: ["calibrate", "--system", "sir", "--data", _csv(

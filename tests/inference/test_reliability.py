@@ -148,7 +148,7 @@ MALFORMED = {
     "compare one fit": (lambda: bm.compare({"a": None}), ValueError, "fits must be a mapping {name: fit} with at least 2 models"),
     "simulate trajectories": (lambda: simulate(LQ, {"gamma": 1.0}, 0, OBS), ValueError, "n_trajectories must be an int >= 1, got 0"),
     # data files: safe parsers only
-    "csv columns": (_csv("traj,t,s,v\n0,0,s0,0.5\n"), ValueError, r"CSV needs the columns \['state', 'time', 'trajectory', 'value'\]"),
+    "csv columns": (_csv("traj,t,s,v\n0,0,s0,0.5\n"), ValueError, r"expected the long columns \['state', 'time', 'trajectory', 'value'\] or the wide columns"),
     "csv empty": (_csv("trajectory,time,state,value\n"), ValueError, "no data rows"),
     "csv not a number": (_csv("trajectory,time,state,value\n0,noon,s0,0.5\n"), ValueError,
                          "line 2, column 'time': time must be a number, got 'noon'"),
