@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from bayes_mfg._names import TRUTH_CASES
 from bayes_mfg.games import SIR, Cybersecurity, LinearQuadratic, MeanFieldGame, MobilityNetwork
 from bayes_mfg.games.cybersecurity import RATE_PARAMETERS, REFERENCE_TRUTH
 
@@ -61,8 +62,6 @@ __all__ = [
     "sir_truth",
 ]
 
-#: The truth cases of the time-varying parameters.
-TRUTH_CASES = ("constant", "arc", "mean-field")
 #: The seed paper's range of the LQ control-cost weight and its constant truth.
 LQ_B_MIN, LQ_B_MAX, LQ_GAMMA = 0.1, 3.0, 1.55
 
@@ -176,38 +175,38 @@ class Problem:
     mu0: np.ndarray | None = None
 
 
-def _steps(n_times: int | None) -> dict[str, int]:
-    return {} if n_times is None else {"n_times": n_times}
+def _steps(n_times: int | None, horizon: float | None = None) -> dict[str, Any]:
+    return {**({} if n_times is None else {"n_times": n_times}), **({} if horizon is None else {"horizon": horizon})}
 
 
-def lq(n_states: int = 8, n_times: int | None = None, truth: str = "constant") -> Problem:
+def lq(n_states: int = 8, n_times: int | None = None, truth: str = "constant", horizon: float | None = None) -> Problem:
     """The LQ game with ``gamma`` calibrated (prior centre 1) and one of :data:`TRUTH_CASES`."""
-    game = LinearQuadratic(n_states=n_states, **_steps(n_times))
+    game = LinearQuadratic(n_states=n_states, **_steps(n_times, horizon))
     return Problem(game, ("gamma",), {"gamma": 1.0}, lq_truth(game, truth))
 
 
-def cybersecurity(n_times: int | None = None, truth: str = "constant") -> Problem:
+def cybersecurity(n_times: int | None = None, truth: str = "constant", horizon: float | None = None) -> Problem:
     """The Cybersecurity game with its 8 rates calibrated (prior centres 0.5)."""
-    game = Cybersecurity(**_steps(n_times))
+    game = Cybersecurity(**_steps(n_times, horizon))
     return Problem(game, RATE_PARAMETERS, {k: 0.5 for k in RATE_PARAMETERS}, cybersecurity_truth(game, truth))
 
 
 def sir(n_times: int | None = None, truth: str = "constant", n_trajectories: int | None = None,
-        seed: int = 0) -> Problem:
+        seed: int = 0, horizon: float | None = None) -> Problem:
     """The SIR game with ``(beta, gamma)`` calibrated (prior centres 0.5, 0.15).
 
     With ``n_trajectories`` the initial shares are :func:`sir_initial_shares` (a small
     outbreak; ``seed`` seeds them), otherwise the simulation's default.
     """
-    game = SIR(**_steps(n_times))
+    game = SIR(**_steps(n_times, horizon))
     mu0 = None if n_trajectories is None else sir_initial_shares(n_trajectories, seed)
     return Problem(game, ("beta", "gamma"), {"beta": 0.5, "gamma": 0.15}, sir_truth(game, truth), mu0=mu0)
 
 
-def mobility(n_states: int = 4, n_times: int | None = None, seed: int = 0) -> Problem:
+def mobility(n_states: int = 4, n_times: int | None = None, seed: int = 0, horizon: float | None = None) -> Problem:
     """The mobility network with ``(b, c)`` calibrated (prior centres 1, truth 1, 1.5) and the
     base rates ``q`` fixed at a seeded uniform draw in ``[0.2, 1]`` (zero diagonal)."""
-    game = MobilityNetwork(n_states=n_states, **_steps(n_times))
+    game = MobilityNetwork(n_states=n_states, **_steps(n_times, horizon))
     q = np.random.default_rng(seed).uniform(0.2, 1.0, (n_states, n_states))
     np.fill_diagonal(q, 0.0)
     return Problem(game, ("b", "c"), {"b": 1.0, "c": 1.0}, {"q": q, "b": 1.0, "c": 1.5}, fixed={"q": q})

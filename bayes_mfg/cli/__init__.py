@@ -25,12 +25,11 @@ table, diagnostics from arviz-stats).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
-from bayes_mfg.cli.commands import build_path, build_problem, calibrate, report_command
 from bayes_mfg.cli.parser import GUIDES, METHODS, NUTS_INITS, PATHS, SYSTEMS, TRUTHS, build_parser, validate
-from bayes_mfg.cli.summary import COLUMNS, summarize, write_summary
 
 __all__ = [
     "main",
@@ -52,6 +51,17 @@ __all__ = [
 ]
 
 
+#: Names loaded on first use, so that ``bayes-mfg --help`` imports no JAX.
+_LAZY = {"build_path": "commands", "build_problem": "commands", "calibrate": "commands",
+         "report_command": "commands", "summarize": "summary", "write_summary": "summary", "COLUMNS": "summary"}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'bayes_mfg.cli' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"bayes_mfg.cli.{_LAZY[name]}"), name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``bayes-mfg``; returns 0 on success, 2 for a usage or input error.
 
@@ -64,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     validate(args.subparser, args)
     try:
+        from bayes_mfg.cli.commands import calibrate, report_command  # the heavy imports, after parsing
+
         if args.command == "report":
             report_command(args)
         else:

@@ -1,4 +1,4 @@
-"""The ``bayes-mfg`` argument parser and the checks of its options (no JAX work here)."""
+"""The ``bayes-mfg`` argument parser and the checks of its options (imports no JAX: ``--help`` is instant)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import argparse
 import math
 import pathlib
 
-from bayes_mfg.inference import GUIDES, NUTS_INITS
-from bayes_mfg.problems import PROBLEMS, TRUTH_CASES
+from bayes_mfg._names import GUIDES, NUTS_INITS, SYSTEM_NAMES, TRUTH_CASES
 
 __all__ = ["GUIDES", "METHODS", "NUTS_INITS", "PATHS", "SYSTEMS", "TRUTHS", "build_parser", "validate"]
 
-SYSTEMS = tuple(PROBLEMS)
+SYSTEMS = SYSTEM_NAMES
 PATHS = ("constant", "spline", "neural")
 METHODS = ("svi", "nuts")
 TRUTHS = TRUTH_CASES
@@ -19,9 +18,19 @@ TRUTHS = TRUTH_CASES
 CALIBRATE = "Calibrate a mean field game's parameters to simulated or CSV population data."
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bayes_mfg")
+    except PackageNotFoundError:  # a source tree that is not installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``bayes-mfg`` (sub-commands ``calibrate`` and ``report``)."""
     parser = argparse.ArgumentParser(prog="bayes-mfg", description="Bayesian calibration of finite-state mean field games.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("calibrate", help="calibrate a game's parameters to population data", description=CALIBRATE)
     p.add_argument("--system", required=True, choices=SYSTEMS, help="the game")

@@ -18,6 +18,7 @@ from numpyro.infer.initialization import init_to_value
 from numpyro.infer.util import initialize_model
 
 import bayes_mfg.inference.checkpoint as ckpt
+from bayes_mfg._names import NUTS_INITS
 from bayes_mfg._validation import check_choice, check_positive_int, check_seed
 from bayes_mfg.data import Observations
 from bayes_mfg.inference.arviz import build_datatree, fit_attrs, log_prior, predict_and_loglik
@@ -32,7 +33,6 @@ from bayes_mfg.parallel import is_sharded
 __all__ = ["CHAIN_METHODS", "NUTS_INITS", "NUTS_FIELDS", "NUTSResult", "fit_nuts"]
 
 CHAIN_METHODS = ("auto", "sequential", "parallel", "vectorized")
-NUTS_INITS = ("prior", "laplace")
 
 #: NUTS state fields collected per draw (the sample_stats group is built from them).
 NUTS_FIELDS = ("diverging", "num_steps", "accept_prob", "energy", "potential_energy", "adapt_state.step_size")

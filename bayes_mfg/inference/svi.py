@@ -14,6 +14,7 @@ import optax
 import xarray as xr
 from numpyro.infer import SVI, Trace_ELBO, autoguide
 
+from bayes_mfg._names import GUIDES
 from bayes_mfg._validation import check_choice, check_positive_float, check_positive_int, check_seed
 from bayes_mfg.data import Observations
 from bayes_mfg.inference.arviz import draws_with_deterministic, fit_attrs, single_chain_tree
@@ -25,7 +26,6 @@ from bayes_mfg.model import CalibrationModel
 
 __all__ = ["GUIDES", "SVIResult", "fit_svi", "make_guide", "no_latent_guide"]
 
-GUIDES = ("delta", "normal", "lowrank", "multivariate")
 
 
 @dataclass

@@ -197,10 +197,31 @@ def test_every_cli_error_is_one_line_and_a_hint_with_status_2(case, tmp_path, ca
 
 
 def test_an_unexpected_exception_is_one_line_with_status_1(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "calibrate", lambda args: {}["boom"])
+    import bayes_mfg.cli.commands as commands
+
+    monkeypatch.setattr(commands, "calibrate", lambda args: {}["boom"])
     assert cli.main(["calibrate", "--system", "sir", "--out", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("bayes-mfg: internal error: KeyError") and "Traceback" not in err
     monkeypatch.setenv("BAYES_MFG_DEBUG", "1")
     with pytest.raises(KeyError):
         cli.main(["calibrate", "--system", "sir", "--out", str(tmp_path / "x")])
+
+
+def test_help_and_version_import_no_jax_and_answer_within_a_second():
+    import subprocess
+    import sys
+    import time
+
+    probe = ("import sys, contextlib, io\n"
+             "from bayes_mfg import cli\n"
+             "for argv in (['--version'], ['calibrate', '--help']):\n"
+             "    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:\n"
+             "        cli.main(argv)\n"
+             "    assert out.getvalue().strip(), argv\n"
+             "print(sorted(m for m in ('jax', 'numpy', 'numpyro', 'arviz') if m in sys.modules))\n")
+    start = time.perf_counter()
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - start
+    assert run.stdout.strip() == "[]", run.stdout + run.stderr
+    assert elapsed < 1.0, f"--help and --version took {elapsed:.2f} s"

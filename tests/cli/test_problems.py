@@ -56,3 +56,13 @@ def test_seeded_draws_and_unknown_system():
     np.testing.assert_allclose(mu0.sum(-1), 1.0)
     with pytest.raises(ValueError, match="system"):
         problems.problem("weather")
+
+
+def test_the_light_choice_names_match_what_they_name():
+    from bayes_mfg import _names, problems
+    from bayes_mfg.inference import svi
+
+    assert tuple(problems.PROBLEMS) == _names.SYSTEM_NAMES
+    assert set(svi.GUIDES) == set(_names.GUIDES)
+    for case in _names.TRUTH_CASES:
+        problems.lq(truth=case, n_times=5)

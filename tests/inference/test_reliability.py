@@ -153,7 +153,7 @@ MALFORMED = {
     "csv not a number": (_csv("trajectory,time,state,value\n0,noon,s0,0.5\n"), ValueError,
                          "line 2, column 'time': time must be a number, got 'noon'"),
     "csv fractions off simplex": (_csv("trajectory,time,state,value\n0,0,a,0.7\n0,0,b,0.7\n"), ValueError,
-                                  "fully observed fractions must sum to 1.*sums to 1.4"),
+                                  "time 0: fractions must sum to 1 within.*sums to 1.4"),
     "netcdf garbage": (_file(b"\x80\x04pickle?", ".nc", bm.load), ValueError, "is not a NetCDF file written by bayes_mfg.save"),
     "netcdf missing": (lambda: bm.load("/no/such/fit.nc"), FileNotFoundError, "path: no such file '/no/such/fit.nc'"),
     "save not a tree": (lambda: bm.save({"posterior": 1}, "/tmp/x.nc"), TypeError, "tree must be an xarray.DataTree"),
