@@ -29,11 +29,12 @@ import importlib
 import os
 import sys
 
-from bayes_mfg.cli.parser import GUIDES, METHODS, NUTS_INITS, PATHS, SYSTEMS, TRUTHS, build_parser, validate
+from bayes_mfg.cli.parser import GUIDES, METHODS, NUTS_INITS, PATHS, SYSTEMS, TRUTHS, build_parser, parse, validate
 
 __all__ = [
     "main",
     "build_parser",
+    "parse",
     "validate",
     "build_problem",
     "build_path",
@@ -70,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ``hint:`` line, with exit status 2, never a traceback. An unexpected exception (a bug) is
     one line too, with status 1; ``BAYES_MFG_DEBUG=1`` shows its traceback.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    validate(args.subparser, args)
+    args = parse(argv)
     try:
         from bayes_mfg.cli.commands import calibrate, report_command  # the heavy imports, after parsing
 
@@ -99,8 +98,8 @@ def _one_line(exc: BaseException) -> str:
 def _hint(args: object, exc: BaseException) -> str:
     text = str(exc)
     if "time grid" in text:
-        return ("the observation times must lie on the game's grid of --steps points over the horizon: e.g. days "
-                "0..40 need a grid with a point per day (--steps 41 on a 40-day horizon)")
+        return ("the observation times must lie on the game's grid of --steps points over the --horizon: e.g. days "
+                "0..40 need a grid with a point per day (--steps 41 --horizon 40, or 81, 121, ... for finer steps)")
     if getattr(args, "data", None) and ("line" in text or "CSV" in text or str(getattr(args, "data", "")) in text):
         return ("--data expects a comma-separated file with the columns trajectory,time,state,value, one row per "
                 "entry (bayes_mfg.Observations.from_csv)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import math
 import pathlib
 from typing import Any
 
@@ -11,7 +13,7 @@ import numpy as np
 
 from bayes_mfg._tables import markdown_table, text_table
 
-__all__ = ["COLUMNS", "parameter_draws", "summarize", "write_summary"]
+__all__ = ["COLUMNS", "Diagnosis", "diagnose", "loss_plateau", "parameter_draws", "summarize", "write_summary"]
 
 #: The summary's columns (failure counts follow).
 COLUMNS = ("parameter", "statistic", "mean", "sd", "q3%", "q97%", "r_hat", "ess_bulk", "truth", "path_rmse")
@@ -69,6 +71,111 @@ def summarize(tree: Any, names: Any, *, method: str, truth_paths: dict[str, np.n
         row.update(failures or {})
         rows.append(row)
     return rows
+
+
+#: Convergence thresholds of NUTS (the values Vehtari et al. 2021 recommend).
+MAX_RHAT, MIN_ESS = 1.01, 400.0
+#: A predictive coverage further than this from nominal is flagged.
+COVERAGE_TOLERANCE = 0.10
+
+
+#: The fewest steps in each window of :func:`loss_plateau` (fewer steps: no plateau can be told).
+MIN_WINDOW = 50
+
+
+def loss_plateau(losses: np.ndarray, window: float = 0.1) -> tuple[bool, float, float]:
+    """Has an SVI loss stopped falling? ``(plateau, mean of the last window, of the one before)``.
+
+    The last ``window`` share of the steps (at least :data:`MIN_WINDOW` steps) and the one
+    before are compared: the loss has reached a plateau when their means differ by less than
+    two standard errors of the difference (from the windows' own spread) or by less than
+    0.1% of the loss. Fewer than ``2 * MIN_WINDOW`` steps or a non-finite loss: no plateau.
+    """
+    losses = np.asarray(losses, dtype=float)
+    n = max(MIN_WINDOW, int(len(losses) * window))
+    if len(losses) < 2 * n:
+        return False, float("nan"), float("nan")
+    last, prev = losses[-n:], losses[-2 * n:-n]
+    if not (np.isfinite(last).all() and np.isfinite(prev).all()):
+        return False, float(np.mean(last)), float(np.mean(prev))
+    gap = abs(float(last.mean() - prev.mean()))
+    se = math.sqrt(last.var(ddof=1) / n + prev.var(ddof=1) / n)
+    return gap <= max(2 * se, 1e-3 * abs(float(last.mean()))), float(last.mean()), float(prev.mean())
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagnosis:
+    """What the summary says about a fit: convergence, predictive coverage and failures.
+
+    Attributes
+    ----------
+    converged
+        NUTS: every calibrated parameter's ``r_hat < 1.01`` and ``ess_bulk > 400`` (None
+        with one chain: not checkable); SVI: the loss reached a plateau (:func:`loss_plateau`).
+    convergence
+        The sentence stating it.
+    coverage
+        Share of the observed entries inside their central ``prob`` posterior predictive
+        intervals (in sample).
+    prob
+        The intervals' nominal probability.
+    failures
+        The failure tally (divergences, failed solves, ...).
+    warnings
+        One line for each: not converged, coverage further than 10 points from nominal,
+        any failure count above 0.
+    """
+
+    converged: bool | None
+    convergence: str
+    coverage: float
+    prob: float
+    failures: dict[str, int]
+    warnings: tuple[str, ...]
+
+    def header(self) -> dict[str, str]:
+        """The summary's header lines."""
+        tally = ", ".join(f"{k} {v}" for k, v in self.failures.items())
+        return {"convergence": self.convergence,
+                "predictive coverage": f"{self.coverage:.1%} of the observations inside their central "
+                                       f"{self.prob:.0%} predictive intervals (in sample)",
+                "failures": tally or "none counted"}
+
+
+def diagnose(rows: list[dict], *, method: str, coverage: float, prob: float, failures: dict[str, int],
+             losses: np.ndarray | None = None, n_chains: int = 1) -> Diagnosis:
+    """The :class:`Diagnosis` of a fit summarised by ``rows`` (:func:`summarize`)."""
+    warnings = []
+    if method == "nuts":
+        if n_chains < 2:
+            converged, text = None, "not checked: R-hat needs at least 2 chains (--chains)"
+            warnings.append("convergence not checked: run at least 2 chains")
+        else:
+            rhat = max(r["r_hat"] for r in rows)
+            ess = min(r["ess_bulk"] for r in rows)
+            converged = bool(rhat < MAX_RHAT and ess > MIN_ESS)
+            text = (f"{'converged' if converged else 'NOT converged'}: max r_hat {rhat:.3f} "
+                    f"(< {MAX_RHAT} wanted), min ess_bulk {ess:.0f} (> {MIN_ESS:.0f} wanted)")
+            if not converged:
+                warnings.append(f"NUTS has not converged (max r_hat {rhat:.3f}, min ess_bulk {ess:.0f}): "
+                                "raise --warmup and --samples")
+    else:
+        losses = np.asarray(losses if losses is not None else [], dtype=float)
+        converged, last, prev = loss_plateau(losses)
+        text = (f"NOT converged: {len(losses)} SVI steps are too few to tell a plateau (at least {2 * MIN_WINDOW})"
+                if len(losses) < 2 * MIN_WINDOW else
+                f"{'converged' if converged else 'NOT converged'}: the SVI loss "
+                f"{'reached a plateau' if converged else 'still moves'} (mean {last:.6g} over the last 10% "
+                f"of the steps, {prev:.6g} over the 10% before)")
+        if not converged:
+            warnings.append("the SVI loss has not reached a plateau: raise --svi-steps (or try --method nuts)")
+    if not math.isfinite(coverage) or abs(coverage - prob) > COVERAGE_TOLERANCE:
+        warnings.append(f"predictive coverage {coverage:.1%} is more than {COVERAGE_TOLERANCE:.0%} from the nominal "
+                        f"{prob:.0%}: the observation model or the game does not describe these data well")
+    bad = {k: v for k, v in failures.items() if v > 0}
+    if bad:
+        warnings.append(f"failures were counted: {bad} (see the summary)")
+    return Diagnosis(converged, text, float(coverage), prob, dict(failures), tuple(warnings))
 
 
 NOTE = ("Intervals are the 3% and 97% posterior quantiles (a 94% central interval). r_hat and ess_bulk are "

@@ -24,7 +24,10 @@ def test_calibrate_writes_all_outputs(lq_run):
     assert rc == 0
     for name in ("posterior.nc", "summary.csv", "summary.md", "trajectories.png", "path.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
-    assert "**time step check**: " in (out / "summary.md").read_text()  # bayes_mfg.time_step_check ran
+    md = (out / "summary.md").read_text()
+    assert "**time step check**: " in md  # bayes_mfg.time_step_check ran
+    assert "**convergence**: NOT converged: 30 SVI steps are too few" in md
+    assert "**predictive coverage**: " in md and "**failures**: " in md
 
 
 def test_posterior_netcdf_groups_and_dims(lq_run):
@@ -175,7 +178,7 @@ CLI_ERRORS = {
         p, "trajectory,time,state,value\n0,0,S,0,9\n")], "5 fields where the header has 4", "--data expects"),
     "unknown state": (lambda p: ["calibrate", "--system", "sir", "--data", _csv(
         p, "trajectory,time,state,value\n0,0,X,1\n")], "unknown state 'X'", "--data expects"),
-    "off-grid times": (lambda p: ["calibrate", "--system", "sir", "--steps", "7", "--data", _csv(
+    "off-grid times": (lambda p: ["calibrate", "--system", "sir", "--steps", "7", "--horizon", "1", "--data", _csv(
         p, "trajectory,time,state,value\n0,0,S,0.99\n0,0,I,0.01\n0,0,R,0\n0,0.13,S,0.9\n0,0.13,I,0.1\n0,0.13,R,0\n")],
         "must lie on the game's time grid", "--steps"),
     "report of a damaged fit": (lambda p: ["report", _csv(p, "not netcdf"), "--out", str(p / "r.html")],
