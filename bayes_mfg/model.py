@@ -290,8 +290,7 @@ class CalibrationModel:
         dims: dict[str, tuple[str, ...]] = {}
         for name, path in self.paths.items():
             dims.update(path.site_dims(name, specs[name]))
-            extra = tuple(f"{name}_dim{i}" for i in range(len(specs[name].shape)))
-            dims[f"{name}_path"] = ("trajectory", "time_step", *extra)
+            dims[f"{name}_path"] = ("trajectory", "time_step", *specs[name].axis_names(name))
         dims.update(
             mu0=("state",) if self.mu0_source == "shared" else ("trajectory", "state"),
             mu=("trajectory", "time", "state"),

@@ -6,6 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
+from bayes_mfg._tree import posterior_variables
 from bayes_mfg.engine import Equilibrium
 from bayes_mfg.games.base import MeanFieldGame
 
@@ -100,7 +101,7 @@ def plot_trajectories(
     if states is None:
         states = sorted(set(np.linspace(0, d - 1, min(d, 4)).round().astype(int).tolist()))
     states = list(states)
-    post = tree["posterior"]
+    post = posterior_variables(tree)
     signal = "readout" if column != "state" else "mu"
     mu = _flat_samples(post[signal]) if signal in post else None
     pred = _flat_samples(tree["posterior_predictive"]["obs"]) if "posterior_predictive" in tree else None
@@ -142,7 +143,7 @@ def plot_path(tree, name: str, truth=None, trajectory: int = 0, ax=None):
     """
     import matplotlib.pyplot as plt
 
-    post = tree["posterior"]
+    post = posterior_variables(tree)
     key = f"{name}_path"
     if key not in post:
         raise KeyError(f"the posterior has no {key!r}; calibrated paths: {[k[:-5] for k in post if k.endswith('_path')]}")

@@ -12,6 +12,7 @@ import arviz_stats as azs
 import numpy as np
 
 from bayes_mfg._tables import markdown_table, text_table
+from bayes_mfg._tree import posterior_variables
 
 __all__ = ["COLUMNS", "Diagnosis", "diagnose", "loss_plateau", "parameter_draws", "summarize", "write_summary"]
 
@@ -25,7 +26,7 @@ def parameter_draws(tree: Any, name: str) -> tuple[np.ndarray, str]:
     The parameter's own posterior variable when there is one (a constant path), else the
     time- and trajectory-mean of its recorded path ``f"{name}_path"``.
     """
-    post = tree["posterior"]
+    post = posterior_variables(tree)
     if name in post:
         return np.asarray(post[name].values, dtype=float), "value"
     path = np.asarray(post[f"{name}_path"].values, dtype=float)  # chain, draw, trajectory, time_step
@@ -46,7 +47,7 @@ def summarize(tree: Any, names: Any, *, method: str, truth_paths: dict[str, np.n
     with at least 2 chains (NaN otherwise); ``path_rmse`` compares the posterior-mean path
     with the truth when both are known.
     """
-    post = tree["posterior"]
+    post = posterior_variables(tree)
     diagnose = method == "nuts" and int(post.sizes.get("chain", 1)) >= 2
     rows = []
     for name in names:

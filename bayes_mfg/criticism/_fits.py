@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 import xarray as xr
 
+from bayes_mfg._tree import posterior_variables
 from bayes_mfg.data import Observations
 from bayes_mfg.inference import Fit
 from bayes_mfg.inference.arviz import SITE_ROLES_ATTR
@@ -64,7 +65,7 @@ def tree_site_roles(tree: xr.DataTree) -> dict[str, str]:
     if text:
         return {k: str(v) for k, v in json.loads(text).items()}
     roles = {}
-    for name, var in tree["posterior"].data_vars.items():
+    for name, var in posterior_variables(tree).data_vars.items():
         dims = set(var.dims)
         if "time_step" in dims:
             roles[name] = "path"

@@ -24,6 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_mfg._tables import markdown_table, markdown_to_html
+from bayes_mfg._tree import posterior_variables
 from bayes_mfg.criticism._comparison import compare
 from bayes_mfg.criticism._fits import ROLES_ATTR, default_parameters, tree_site_roles
 from bayes_mfg.criticism._identifiability import identifiability as ident
@@ -125,7 +126,7 @@ def _blocks_for_fit(name: str, fit: Any, *, model, data: Observations | None, te
         "bayes_mfg", "game", "paths", "observation", "setting_", "version_", "seed", "solver"))}
     if attrs:
         blocks.append(("md", "### Model and settings\n\n" + "\n".join(f"- **{k}**: `{v}`" for k, v in attrs.items())))
-    post = tree["posterior"]
+    post = posterior_variables(tree)
     if is_result:
         roles = fit.site_roles()
     elif model is not None and data is not None:

@@ -99,6 +99,18 @@ class ParameterSpec:
     upper: float | None = None
     lower_closed: bool = False
     upper_closed: bool = False
+    dims: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.dims is not None and len(self.dims) != len(self.shape):
+            raise ValueError(f"ParameterSpec: dims {self.dims} must name each of the {len(self.shape)} axes of shape "
+                             f"{self.shape}")
+
+    def axis_names(self, name: str) -> tuple[str, ...]:
+        """The names of the parameter ``name``'s own axes: :attr:`dims`, else ``f"{name}_dim{i}"``."""
+        if self.dims is not None:
+            return tuple(self.dims)
+        return tuple(f"{name}_dim{i}" for i in range(len(self.shape)))
 
     @property
     def bound(self) -> Bound:
@@ -184,6 +196,11 @@ class MeanFieldGame(abc.ABC):
         return tuple(f"s{x}" for x in range(self.n_states))
 
     # ----------------------------------------------------------------- parameters
+    def dim_coords(self) -> dict[str, list[str]]:
+        """Labels of the parameters' named axes (:attr:`ParameterSpec.dims`) for ArviZ
+        output, ``{dim: labels}``; ``"state"`` is labelled by :attr:`state_names`."""
+        return {}
+
     def params(self, **values: Any) -> Params:
         """Build a validated parameter dict; every entry becomes a path ``(N, *shape)``.
 

@@ -98,7 +98,10 @@ class MeanFieldDynamics(Game):
 
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         return {"rates": ParameterSpec((len(self.moves),), 1.0, 0.0, "jump rate of each allowed move",
-                                        lower_closed=True)}
+                                        lower_closed=True, dims=("move",))}
+
+    def dim_coords(self) -> dict[str, list[str]]:
+        return {"move": list(self.move_names)}
 
     def control(self, u: Array, mu: Array, p: Params) -> Control:
         src = np.array([m[0] for m in self.moves])

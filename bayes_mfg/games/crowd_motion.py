@@ -89,7 +89,7 @@ class CrowdMotion(DiscreteTimeGame):
         return {
             "attraction": ParameterSpec((), 10.0, None, "reward scale of closeness to the attractor"),
             "crowd_aversion": ParameterSpec((), 1.0, None, "weight of -log(mu(s) + eps)"),
-            "bar_location": ParameterSpec((2,), centre, None, "(row, col) of the attractor"),
+            "bar_location": ParameterSpec((2,), centre, None, "(row, col) of the attractor", dims=("axis",)),
         }
 
     def transition(self, mu: Array, p: Params) -> Array:

@@ -277,7 +277,8 @@ class GridGame(ContinuousTimeGame):
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         return {"control_weight": ParameterSpec((), 1.0, 0.0, "kappa in the control cost kappa/2 |v|^2"),
                 "cost_residual": ParameterSpec((self.n_states,), 0.0, None,
-                                               "r(t, x): a residual running cost added to F (0: the game as written)"),
+                                               "r(t, x): a residual running cost added to F (0: the game as written)",
+                                               dims=("state",)),
                 **self.cost_specs()}
 
     @abc.abstractmethod

@@ -84,7 +84,8 @@ class MobilityNetwork(Game):
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         d = self.n_states
         return {
-            "q": ParameterSpec((d, d), 0.5, 0.0, "base (habitual) jump rates", lower_closed=True),
+            "q": ParameterSpec((d, d), 0.5, 0.0, "base (habitual) jump rates", lower_closed=True,
+                               dims=("state", "destination")),
             "b": ParameterSpec((), 1.0, 0.0, "effort cost weight"),
             "c": ParameterSpec((), 0.5, 0.0, "destination congestion weight", lower_closed=True),
         }
@@ -163,17 +164,21 @@ class UrbanMobility(Game):
     def state_names(self) -> tuple[str, ...]:
         return (*self.zone_names, "outside")
 
+    def dim_coords(self) -> dict[str, list[str]]:
+        return {"zone": list(self.zone_names)}
+
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         k = self.n_zones
         return {
             "inflow": ParameterSpec((), 0.2, 0.0, "rate of arrival into the city (per unit time)"),
             "outflow": ParameterSpec((), 0.5, 0.0, "rate of departure from a zone to outside"),
             "transfer": ParameterSpec((), 0.2, 0.0, "rate of moving from a zone to another zone"),
-            "attraction": ParameterSpec((k,), 1.0, 0.0, "relative attraction of each zone (normalised to sum 1)"),
+            "attraction": ParameterSpec((k,), 1.0, 0.0, "relative attraction of each zone (normalised to sum 1)",
+                                        dims=("zone",)),
             "b": ParameterSpec((), 1.0, 0.0, "effort cost weight (deviation from habitual rates)"),
             "c": ParameterSpec((), 0.5, 0.0, "congestion cost weight (crowded destination zones)", lower_closed=True),
             "open": ParameterSpec((k,), 1.0, 0.0, "1 = zone open, 0 = closed (no entry)", 1.0, lower_closed=True,
-                                  upper_closed=True),
+                                  upper_closed=True, dims=("zone",)),
         }
 
     def base_rates(self, p: Params) -> tuple[Array, Array]:

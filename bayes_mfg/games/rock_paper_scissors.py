@@ -52,7 +52,8 @@ class RockPaperScissors(DiscreteTimeGame):
 
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         default = np.array([[0.0, -1.0, 2.0], [4.0, 0.0, -2.0], [-3.0, 6.0, 0.0]])
-        return {"payoff": ParameterSpec((3, 3), default, None, "payoff[i, j] of sign i against sign j")}
+        return {"payoff": ParameterSpec((3, 3), default, None, "payoff[i, j] of sign i against sign j",
+                                                dims=("sign", "opponent_sign"))}
 
     def transition(self, mu: Array, p: Params) -> Array:
         kernel = np.zeros((4, 3, 4))

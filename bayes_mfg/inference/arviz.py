@@ -22,12 +22,13 @@ from numpyro.infer import Predictive
 from numpyro.infer.util import log_density
 
 from bayes_mfg._compat import rebind_numpyro_submodules
+from bayes_mfg._tree import DETERMINISTIC_GROUP
 from bayes_mfg.data import Observations
 from bayes_mfg.inference.failures import SolverFailures, without_reports
 from bayes_mfg.inference.sites import DETERMINISTIC_ROLES, LATENT_ROLES, SiteRole
 from bayes_mfg.model import CalibrationModel
 
-__all__ = ["VERSIONED_PACKAGES", "versions", "fit_attrs", "build_datatree", "tree_name", "log_prior", "predict_and_loglik",
+__all__ = ["PRIOR_DRAWS", "VERSIONED_PACKAGES", "prior_group", "versions", "fit_attrs", "build_datatree", "tree_name", "log_prior", "predict_and_loglik",
            "draws_with_deterministic", "single_chain_tree"]
 
 #: Packages whose versions are recorded in the attributes of every DataTree.
@@ -97,7 +98,9 @@ def build_datatree(
     roles = {tree_name(k): v for k, v in roles.items()}
     dims = {tree_name(k): v for k, v in model.site_dims().items()}
     solver = [k for k in draws if roles.get(k) == SiteRole.SOLVER]
-    posterior = {k: v for k, v in draws.items() if k not in solver and roles.get(k) != SiteRole.OBSERVATION}
+    kept = {k: v for k, v in draws.items() if k not in solver and roles.get(k) != SiteRole.OBSERVATION}
+    posterior = {k: v for k, v in kept.items() if roles.get(k) in LATENT_ROLES}
+    deterministic = {k: v for k, v in kept.items() if k not in posterior}
     stats = dict(sample_stats)
     stats.update({k: draws[k] for k in solver})
     observed = np.where(data.mask, data.values, np.nan)
@@ -107,6 +110,7 @@ def build_datatree(
         "state": list(data.state_names),
         "time_step": np.asarray(model.game.time_grid),
     }
+    coords.update(model.game.dim_coords())  # labelled axes of the game's parameters (e.g. moves)
     for name, path in model.paths.items():  # labelled axes of path sites (covariate names)
         coords.update(path.coords(name))
     coords.update(model.observation.coords("obs"))  # labelled axes of observation parameter sites
@@ -116,6 +120,7 @@ def build_datatree(
     tree = from_dict(
         {
             "posterior": posterior,
+            **({DETERMINISTIC_GROUP: deterministic} if deterministic else {}),
             "posterior_predictive": {"obs": predictive_obs},
             "log_likelihood": {"obs": log_lik},
             **({"log_prior": {"lp": log_prior_draws}} if log_prior_draws is not None else {}),
@@ -127,10 +132,39 @@ def build_datatree(
     )
     tree.attrs.update({k: str(v) for k, v in attrs.items()})
     tree.attrs[SITE_ROLES_ATTR] = json.dumps({k: str(v) for k, v in roles.items()}, sort_keys=True)
-    tree["observed_data"]["mask"] = xr.DataArray(np.asarray(data.mask), dims=("trajectory", "time", model.observed_dim))
+    # the mask is a coordinate of the observations, not a data variable (ArviZ plots every data variable)
+    tree["observed_data"] = tree["observed_data"].to_dataset().assign_coords(
+        mask=(("trajectory", "time", model.observed_dim), np.asarray(data.mask)))
+    latent = [k for k in posterior if roles.get(k) in LATENT_ROLES]
+    if latent:
+        tree["prior"] = xr.DataTree(prior_group(model, data, latent, dims, coords, int(attrs.get("seed", 0))))
+    if data.mu0 is not None and not model.uses_latent_mu0(data):
+        tree["constant_data"] = xr.DataTree(xr.Dataset(
+            {"mu0": (("trajectory", "state"), np.asarray(data.mu0))},
+            coords={"trajectory": coords["trajectory"], "state": list(model.game.state_names)}))
     for name, ds in (extra_groups or {}).items():
         tree[name] = xr.DataTree(ds)
     return tree
+
+
+#: Number of prior draws in a DataTree's ``prior`` group.
+PRIOR_DRAWS = 500
+
+
+def prior_group(model: CalibrationModel, data: Observations, names: list[str], dims: dict[str, Any],
+                coords: dict[str, Any], seed: int) -> xr.Dataset:
+    """The ``prior`` group: :data:`PRIOR_DRAWS` prior draws (one chain) of the latent sites
+    ``names`` (tree names), with the posterior's dims; no equilibrium is solved."""
+    draws = {tree_name(k): v for k, v in model.sample_prior(data, num_samples=PRIOR_DRAWS, seed=seed + 7).items()}
+    out = {}
+    for name in names:
+        value = np.asarray(draws[name])[None]
+        own = list(dims.get(name, ()))[: value.ndim - 2]
+        own += [f"{name}_dim_{i}" for i in range(len(own), value.ndim - 2)]
+        out[name] = (("chain", "draw", *own), value)
+    used = {d for _, (ds, _) in out.items() for d in ds}
+    return xr.Dataset(out, coords={k: v for k, v in coords.items() if k in used}).assign_coords(
+        chain=[0], draw=np.arange(PRIOR_DRAWS))
 
 
 def log_prior(model: CalibrationModel, data: Observations, samples: dict[str, Any], params: dict | None = None) -> np.ndarray:

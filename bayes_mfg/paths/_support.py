@@ -19,7 +19,7 @@ Array = jax.Array
 
 
 def parameter_dims(name: str, spec: ParameterSpec) -> tuple[str, ...]:
-    return tuple(f"{name}_dim{i}" for i in range(len(spec.shape)))
+    return spec.axis_names(name)
 
 
 def freeze(x: Any, argname: str) -> float | tuple:

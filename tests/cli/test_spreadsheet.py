@@ -48,6 +48,7 @@ def test_a_spreadsheet_fitted_with_the_default_options_is_honest(tmp_path, capsy
     printed = capsys.readouterr().out
     md = (out / "summary.md").read_text()
     assert "horizon 40, 121 grid points" in md  # the grid read off the days
+    assert "**time step check**: " in md  # bayes_mfg.time_step_check ran (a default)
     assert "**convergence**: converged: the SVI loss reached a plateau" in md
     coverage = float(md.split("**predictive coverage**: ")[1].split("%")[0]) / 100
     assert abs(coverage - 0.9) <= 0.10, md

@@ -183,7 +183,8 @@ def test_site_roles_of_a_tree_alone_and_no_module_is_shadowed(lq):
     assert (roles["gamma"], roles["gamma_path"], roles["mu"]) == ("parameter", "path", "equilibrium")
     tree = fit_tree.copy()
     tree.attrs = {k: v for k, v in fit_tree.attrs.items() if k != ROLES_ATTR}  # a tree saved without the roles
-    assert tree_site_roles(tree) == {k: roles[k] for k in tree["posterior"].data_vars}
+    stored = [*tree["posterior"].data_vars, *tree["posterior_deterministic"].data_vars]
+    assert tree_site_roles(tree) == {k: roles[k] for k in stored}
     assert isinstance(importlib.import_module("bayes_mfg.criticism"), types.ModuleType)
     for name in ("identifiability", "posterior_predictive", "compare", "sbc", "report"):
         assert inspect.isfunction(getattr(bm, name)) and getattr(bm.criticism, name) is getattr(bm, name)
@@ -282,6 +283,8 @@ def test_kfold_scores_every_unit_once(lq):
     assert abs(res.elpd - psis.elpd) < 5.0
 
 
+# ~55 s: under -m slow (CI budget)
+@pytest.mark.slow
 # ---------------------------------------------------------------------------- SBC
 def test_sbc_mechanics_and_a_point_estimate_is_rejected():
     design = bm.datasets.simulate(GAME, {"gamma": 1.0}, 3, bm.observe.Dirichlet(200.0), times=GAME.time_grid[::4]).data
@@ -308,6 +311,8 @@ def test_rank_test_accepts_exact_posteriors_and_rejects_narrow_ones():
     assert rank_test(narrow, truths, ["a", "b"], 10)[2] < 1e-6
 
 
+# ~75 s: under -m slow (CI budget); the report's parts have their own default tests
+@pytest.mark.slow
 # ---------------------------------------------------------------------------- report
 def test_report_html_and_markdown_and_cli(lq, tmp_path):
     sim, test, _, fit = lq

@@ -148,9 +148,10 @@ def test_small_d_elimination_matches_lapack_with_derivatives():
     np.testing.assert_allclose(ga, gb, rtol=1e-10, atol=1e-15)
 
 
-# the dense twin under -m slow (CI budget): both share the vmapped driver
+# under -m slow (CI budget, ~40 s each): test_gradients_under_vmap_and_jit_match_single_solves covers vmapped solves
 @pytest.mark.parametrize("game", [pytest.param(bm.games.LinearQuadratic(n_states=4, n_times=30), marks=pytest.mark.slow),
-                                  bm.games.NeighbourLinearQuadratic.ring(5, n_times=30)], ids=["dense", "neighbour"])
+                                  pytest.param(bm.games.NeighbourLinearQuadratic.ring(5, n_times=30),
+                                               marks=pytest.mark.slow)], ids=["dense", "neighbour"])
 def test_vmapped_batch_matches_one_solve_per_trajectory(game):
     d = game.n_states
     mu0 = jnp.asarray(np.random.default_rng(5).dirichlet(np.ones(d), 6))

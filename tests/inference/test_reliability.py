@@ -332,6 +332,8 @@ def test_same_seed_nuts_is_bit_identical_and_checkpointed_run_resumes(small, tmp
         bm.fit_nuts(model, data, checkpoint=path, checkpoint_every=5, **{**kw, "seed": 4})
 
 
+# ~50 s: under -m slow (CI budget)
+@pytest.mark.slow
 def test_same_seed_svi_is_bit_identical(small):
     model, data = small
     a = bm.fit_svi(model, data, guide="normal", num_steps=50, seed=2, progress_bar=False)
