@@ -34,6 +34,7 @@ test: $(STAMP) lint
 	$(JAX_CACHE) BAYES_MFG_FAST=1 $(PY) -m pytest -n 2 --durations=15 tests $(PYTEST_ARGS)
 	$(NOTEBOOKS_FOR_DOCS)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet -d build/site
+	$(PY) scripts/check_site.py build/site
 
 # the import-linter layer contract and ruff (configured in pyproject.toml)
 lint: $(STAMP)
@@ -43,6 +44,7 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(NOTEBOOKS_FOR_DOCS)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict -d build/site
+	$(PY) scripts/check_site.py build/site
 
 test-slow: $(STAMP)
 	$(JAX_CACHE) $(PY) -m pytest -m slow -n 2 $(PYTEST_ARGS)

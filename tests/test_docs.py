@@ -2,6 +2,7 @@
 
 import doctest
 import importlib
+import importlib.util
 import inspect
 import json
 import pkgutil
@@ -159,3 +160,47 @@ def test_library_calls_in_code_blocks_exist_and_bind(path):
             checked += 1
     if path.name in ("README.md", "index.md", "guide.md"):
         assert checked >= 5, f"{path.name}: expected library calls in its code blocks"
+
+
+# ------------------------------------------------------- Sphinx roles on the site (scripts/griffe_roles.py)
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "role, html",
+    [
+        (":func:`~bayes_mfg.loo`", '<autoref identifier="bayes_mfg.loo" optional><code>loo()</code></autoref>'),
+        (":class:`bayes_mfg.Fit`", '<autoref identifier="bayes_mfg.Fit" optional><code>bayes_mfg.Fit</code></autoref>'),
+        (":meth:`the tree <bayes_mfg.Fit.to_arviz>`",
+         '<autoref identifier="bayes_mfg.Fit.to_arviz" optional><code>the tree</code></autoref>'),
+        (":py:data:`~.SIMPLEX_ATOL`", '<autoref identifier="SIMPLEX_ATOL" optional><code>SIMPLEX_ATOL</code></autoref>'),
+    ],
+)
+def test_sphinx_roles_become_autorefs(role, html):
+    assert _script("griffe_roles").rewrite_roles(f"see {role}.") == f"see {html}."
+
+
+def test_relative_role_targets_resolve_like_sphinx():
+    """A bare name is looked up from the documented object outwards, then kept as written."""
+    import griffe
+
+    pkg = griffe.load("bayes_mfg", search_paths=[str(ROOT)])
+    roles = _script("griffe_roles")
+    resolve = roles._resolver(pkg["inference"]["Fit"], pkg)
+    assert resolve("to_arviz") == "bayes_mfg.inference.Fit.to_arviz"  # a member of the object
+    assert resolve("fit_nuts") == "bayes_mfg.inference.fit_nuts"  # its module's
+    assert resolve("numpyro.infer.MCMC") == "numpyro.infer.MCMC"  # not ours: unchanged
+
+
+def test_site_check_finds_a_raw_role(tmp_path):
+    check = _script("check_site")
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "index.html").write_text("<p>Use <a href='#x'><code>loo()</code></a>.</p>")
+    assert check.main([str(tmp_path)]) == 0
+    (tmp_path / "index.html").write_text("<p>Use :meth:<code>bayes_mfg.Fit.to_arviz</code>.</p>")
+    assert check.raw_roles(tmp_path) == ["index.html: :meth:<code>"]
+    assert check.main([str(tmp_path)]) == 1

@@ -39,6 +39,12 @@ __all__ = ["MAX_EXAMPLES", "NoValidStart", "SolverFailures", "FailureRecorder", 
 MAX_EXAMPLES = 20
 
 
+def _range_text(name: str, lo: float, hi: float) -> str:
+    if not (np.isfinite(lo) or np.isfinite(hi)):
+        return f"{name} non-finite (an overflowing proposal, e.g. the warm-up step-size search)"
+    return f"{name} in [{lo:.4g}, {hi:.4g}]"
+
+
 @dataclass
 class SolverFailures:
     """Tally of failed solves seen by a fit.
@@ -81,6 +87,18 @@ class SolverFailures:
     def __bool__(self) -> bool:
         return bool(self.n_rejected or self.n_adjoint_failures)
 
+    @property
+    def after_warmup(self) -> bool:
+        """Whether anything failed outside NUTS warm-up: a rejected proposal in any other
+        phase, or a non-converged adjoint solve.
+
+        Warm-up rejections alone are expected (the step-size search tries huge steps, which
+        can overflow a constrained parameter to ``inf``) and leave the draws unaffected:
+        fits record them in :attr:`by_phase` but do not warn about them.
+        """
+        rest = {k: n for k, n in self.by_phase.items() if k != "warmup"}
+        return bool(sum(rest.values()) or self.n_adjoint_failures)
+
     def merged(self, other: "SolverFailures") -> "SolverFailures":
         """The tally of two runs (e.g. before and after resuming from a checkpoint)."""
         add = lambda a, b: {k: a.get(k, 0) + b.get(k, 0) for k in {**a, **b}}  # noqa: E731
@@ -110,7 +128,7 @@ class SolverFailures:
                 f"({self.n_failed_solves} trajectory solves) and were rejected"
             )
             if self.ranges:
-                rng = ", ".join(f"{k} in [{lo:.4g}, {hi:.4g}]" for k, (lo, hi) in self.ranges.items())
+                rng = ", ".join(_range_text(k, lo, hi) for k, (lo, hi) in self.ranges.items())
                 parts.append(f"failing parameter values: {rng}")
             for name, n in self.by_status.items():
                 parts.append(f"{n} x {Status[name].message}")

@@ -234,8 +234,10 @@ def fit_nuts(
     -----
     Proposals at which an equilibrium solve fails get log density ``-inf`` and are
     rejected (a divergence); they are counted in ``result.failures`` (warm-up and
-    sampling separately, with the failing parameter values) and a RuntimeWarning says how
-    many there were. The posterior is then the one restricted to the parameters where the
+    sampling separately, with the failing parameter values). Rejections after warm-up (and
+    non-converged adjoint solves) raise a RuntimeWarning, like divergences; rejections during
+    warm-up alone are expected (the step-size search tries huge steps) and are only
+    recorded. The posterior is then the one restricted to the parameters where the
     equilibrium converges.
 
     Examples
@@ -326,7 +328,7 @@ def fit_nuts(
     failures = earlier.merged(rec.tally)
     result = NUTSResult(model, data, mcmc, seed, settings, approx, failures, draws, fields)
     n_div = result.num_divergences
-    if failures:
+    if failures.after_warmup:  # warm-up rejections alone are expected: recorded, not warned
         warnings.warn(failures.message("fit_nuts"), RuntimeWarning, stacklevel=2)
     if n_div:
         warnings.warn(f"fit_nuts: {n_div} divergent transitions after warm-up (including proposals rejected "

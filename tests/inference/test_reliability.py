@@ -273,6 +273,29 @@ def test_model_density_traced_before_recording_still_reports_inside_it():
     assert rec.tally.n_rejected == 1 and rec.tally.by_phase == {"test": 1}
 
 
+@pytest.mark.parametrize(
+    "tally, warns",
+    [
+        (bm.inference.SolverFailures(n_rejected=4, n_failed_solves=4, by_phase={"warmup": 4}), False),
+        (bm.inference.SolverFailures(n_rejected=5, n_failed_solves=5, by_phase={"warmup": 4, "sampling": 1}), True),
+        (bm.inference.SolverFailures(n_rejected=2, n_failed_solves=2, by_phase={"optimisation": 2}), True),
+        (bm.inference.SolverFailures(n_adjoint_failures=1), True),
+        (bm.inference.SolverFailures(), False),
+    ],
+    ids=["warmup-only", "sampling", "svi", "adjoint", "none"],
+)
+def test_only_failures_after_warmup_are_alarming(tally, warns):
+    """Warm-up rejections alone (the step-size search) are recorded, not warned about."""
+    assert tally.after_warmup is warns
+
+
+def test_failure_message_names_non_finite_proposals_as_such():
+    tally = bm.inference.SolverFailures(n_rejected=3, n_failed_solves=3, by_phase={"warmup": 3},
+                                        ranges={"gamma": (np.inf, np.inf), "beta": (0.1, 0.2)})
+    text = tally.message("fit_nuts")
+    assert "gamma non-finite" in text and "[inf" not in text and "beta in [0.1, 0.2]" in text
+
+
 def test_nuts_over_a_failing_region_rejects_counts_and_warns():
     model, data = _euler_problem(dist.Uniform(0.1, 2.0))
     with pytest.warns(RuntimeWarning, match=r"proposals \(.*warmup.*\) hit a failed equilibrium solve"):
