@@ -14,10 +14,13 @@ The unit left out is chosen with ``unit``:
 
 PSIS-LOO's Pareto ``k`` diagnoses each unit; where any ``k`` exceeds ArviZ's threshold
 (``min(1 - 1 / log10(S), 0.7)`` for S draws) and the fit result (not only its DataTree) is
-given, the ELPD is recomputed by exact K-fold cross-validation: the model is refitted K times
-with the same method and settings (:meth:`bayes_mfg.inference.Fit.refit`) on the data with
-one fold's units masked, and each unit is scored by ``log mean_s p(y_unit | theta_s)`` over
-the draws of the fit without it.
+given, those units are scored exactly: the model is refitted with the same method and
+settings (:meth:`bayes_mfg.inference.Fit.refit`) on the data with the unit masked, and the unit
+is scored by ``log mean_s p(y_unit | theta_s)`` over the draws of the fit without it. With at
+most ``kfold`` bad units each is refitted alone (exact leave-one-out, ArviZ's *reloo*; the
+other units keep their PSIS estimate); with more, exact K-fold cross-validation of every unit
+(K refits) is cheaper. A warning says how many refits start before the first one, and a
+progress bar follows them.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from bayes_mfg.inference import Fit
 from bayes_mfg.inference.failures import without_reports
 
 UNITS = ("trajectory", "observation")
+PLURAL = {"trajectory": "trajectories", "observation": "observations"}
 
 
 def pointwise_log_likelihood(tree: xr.DataTree, unit: str = "trajectory") -> xr.DataArray:
@@ -101,9 +105,10 @@ class ModelLOO:
     Attributes
     ----------
     name, method
-        The model's label and ``"psis-loo"`` or ``"kfold"``.
+        The model's label and ``"psis-loo"``, ``"psis-loo+reloo"`` (bad-k units refitted one
+        by one) or ``"kfold"``.
     elpd, se, p
-        ELPD, its standard error and the effective number of parameters (NaN for K-fold).
+        ELPD, its standard error and the effective number of parameters (NaN after refits).
     pointwise, pareto_k
         Per left-out unit: its ELPD and PSIS Pareto ``k``.
     n_bad_k, good_k
@@ -118,7 +123,7 @@ class ModelLOO:
     """
 
     name: str
-    method: str  # "psis-loo" or "kfold"
+    method: str  # "psis-loo", "psis-loo+reloo" or "kfold"
     elpd: float
     se: float
     p: float
@@ -197,8 +202,9 @@ class Comparison:
         return fig
 
 
-def loo(fit: Any, *, unit: str = "trajectory", kfold: int | None = 5, name: str = "model", seed: int = 0) -> ModelLOO:
-    """PSIS-LOO ELPD of one fit, with exact K-fold where Pareto k is bad (see module docstring).
+def loo(fit: Any, *, unit: str = "trajectory", kfold: int | None = 5, name: str = "model", seed: int = 0,
+        progress_bar: bool = True) -> ModelLOO:
+    """PSIS-LOO ELPD of one fit, refitted exactly where Pareto k is bad (see module docstring).
 
     Parameters
     ----------
@@ -207,17 +213,21 @@ def loo(fit: Any, *, unit: str = "trajectory", kfold: int | None = 5, name: str 
     unit
         ``"trajectory"`` or ``"observation"``.
     kfold
-        Number of folds of the fallback; ``None`` disables it (a warning reports bad k).
+        Most refits the exact fallback may run: with ``n_bad`` units of bad k, ``n_bad <=
+        kfold`` refits them one by one (exact leave-one-out), more run ``kfold``-fold
+        cross-validation of every unit. ``None`` disables refits (a warning reports bad k).
     name
         Label used in messages.
     seed
         Seed of the fold assignment and refits.
+    progress_bar
+        Show a progress bar over the refits (a warning says how many start, before the first).
 
     Returns
     -------
     ModelLOO
         ``elpd``, ``se``, ``p``, ``pointwise``, ``pareto_k``, ``n_bad_k`` and ``method``
-        (``"psis-loo"`` or ``"kfold"``).
+        (``"psis-loo"``, ``"psis-loo+reloo"`` or ``"kfold"``).
 
     Examples
     --------
@@ -229,10 +239,11 @@ def loo(fit: Any, *, unit: str = "trajectory", kfold: int | None = 5, name: str 
     if kfold is not None:
         check_positive_int("kfold", kfold, minimum=2)
     tree, result = tree_and_fit(fit)
-    return _loo(tree, result, unit, kfold, name, seed)
+    return _loo(tree, result, unit, kfold, name, seed, progress_bar)
 
 
-def _loo(tree: xr.DataTree, result: Any, unit: str, kfold: int | None, name: str, seed: int) -> ModelLOO:
+def _loo(tree: xr.DataTree, result: Any, unit: str, kfold: int | None, name: str, seed: int,
+         progress_bar: bool = True) -> ModelLOO:
     import arviz_stats as azs
 
     if unit == "observation" and result is not None and not result.model.observation.rows_independent:
@@ -265,9 +276,17 @@ def _loo(tree: xr.DataTree, result: Any, unit: str, kfold: int | None, name: str
     elpd = float(pointwise.sum())
     se = float(np.sqrt(len(pointwise) * np.var(pointwise, ddof=1)))
     out = ModelLOO(name, "psis-loo", elpd, se, p_loo, pointwise, k, n_bad, good)
-    if n_bad and kfold is not None and result is not None:
-        return _kfold(result, unit, kfold, name, seed, k, good)
-    return out
+    if not (n_bad and kfold is not None and result is not None):
+        return out
+    exact = n_bad <= kfold  # refit only the bad units when that is fewer refits than K folds
+    units = PLURAL[unit]
+    how = f"exact leave-one-out of those {units}" if exact else f"exact {kfold}-fold cross-validation of every {unit}"
+    warnings.warn(f"{name}: {n_bad} of {len(k)} {units} have Pareto k > {good:.2f}; starting "
+                  f"{min(n_bad, kfold)} refits ({how}) with the fit's own settings; kfold=None skips them",
+                  UserWarning, stacklevel=3)
+    if exact:
+        return _reloo(out, result, unit, seed, progress_bar)
+    return _kfold(result, unit, kfold, name, seed, k, good, progress_bar)
 
 
 def _fold_data(data: Observations, unit: str, members: np.ndarray, keep_rows: np.ndarray) -> Observations:
@@ -283,29 +302,59 @@ def _fold_data(data: Observations, unit: str, members: np.ndarray, keep_rows: np
                                     n_states=None if data.mu0 is None else data.mu0.shape[1])
 
 
-def _kfold(result: Fit, unit: str, k: int, name: str, seed: int, pareto_k: np.ndarray, good: float) -> ModelLOO:
+def _refit_scores(result: Fit, unit: str, groups: list[np.ndarray], seed: int, what: str,
+                  progress_bar: bool) -> dict[int, float]:
+    """``log mean_s p(y_u | theta_s)`` for each unit ``u`` of each group, the draws ``theta_s``
+    coming from a refit on the data with that group's units masked (one refit per group)."""
     import numpyro
     from scipy.special import logsumexp
+    from tqdm.auto import tqdm
 
     data = result.data
     keep_rows = data.mask.any(-1)
-    n_units = data.n_trajectories if unit == "trajectory" else int(keep_rows.sum())
-    if n_units < k:
-        raise ValueError(f"kfold={k} folds but only {n_units} {unit}s")
-    folds = np.random.default_rng(seed).permutation(np.arange(n_units) % k)
-    pointwise = np.empty(n_units)
-    for f in range(k):
-        members = np.nonzero(folds == f)[0]
+    model = without_reports(result.model)
+    scores = {}
+    for members in tqdm(groups, desc=what, unit="refit", disable=not progress_bar):
         fit_f = result.refit(_fold_data(data, unit, members, keep_rows))
         draws, params = posterior_draws(fit_f, None, seed)
-        model = without_reports(result.model)
         fn = numpyro.handlers.substitute(model, data=params) if params else model
         ll = np.asarray(numpyro.infer.log_likelihood(fn, draws, data)["obs"])  # (S, traj, time)
         ll_units = ll.sum(-1) if unit == "trajectory" else ll[:, keep_rows]
-        pointwise[members] = logsumexp(ll_units[:, members], axis=0) - np.log(ll_units.shape[0])
+        for u, score in zip(members, logsumexp(ll_units[:, members], axis=0) - np.log(ll_units.shape[0])):
+            scores[int(u)] = float(score)
+    return scores
+
+
+def _n_units(data: Observations, unit: str) -> int:
+    return data.n_trajectories if unit == "trajectory" else int(data.mask.any(-1).sum())
+
+
+def _kfold(result: Fit, unit: str, k: int, name: str, seed: int, pareto_k: np.ndarray, good: float,
+           progress_bar: bool = False) -> ModelLOO:
+    """Exact K-fold cross-validation: K refits, each unit scored once by the fit without its fold."""
+    n_units = _n_units(result.data, unit)
+    if n_units < k:
+        raise ValueError(f"kfold={k} folds but only {n_units} {unit}s")
+    folds = np.random.default_rng(seed).permutation(np.arange(n_units) % k)
+    groups = [np.nonzero(folds == f)[0] for f in range(k)]
+    scores = _refit_scores(result, unit, groups, seed, f"{name}: {k}-fold", progress_bar)
+    pointwise = np.array([scores[u] for u in range(n_units)])
     se = float(np.sqrt(n_units * np.var(pointwise, ddof=1)))
     return ModelLOO(name, "kfold", float(pointwise.sum()), se, float("nan"), pointwise, pareto_k,
                     int(np.sum(~(pareto_k <= good))), good)
+
+
+def _reloo(psis: ModelLOO, result: Fit, unit: str, seed: int, progress_bar: bool) -> ModelLOO:
+    """PSIS-LOO with the units of bad Pareto k replaced by exact leave-one-out (one refit each,
+    ArviZ's *reloo*); the effective number of parameters is then not defined (NaN)."""
+    bad = np.nonzero(~(psis.pareto_k <= psis.good_k))[0]
+    scores = _refit_scores(result, unit, [np.array([u]) for u in bad], seed,
+                           f"{psis.name}: exact LOO", progress_bar)
+    pointwise = psis.pointwise.copy()
+    pointwise[bad] = [scores[int(u)] for u in bad]
+    se = float(np.sqrt(len(pointwise) * np.var(pointwise, ddof=1)))
+    return ModelLOO(psis.name, "psis-loo+reloo", float(pointwise.sum()), se, float("nan"), pointwise,
+                    psis.pareto_k, psis.n_bad_k, psis.good_k)
 
 
 def compare(
@@ -315,6 +364,7 @@ def compare(
     kfold: int | None = 5,
     test_data: Observations | None = None,
     seed: int = 0,
+    progress_bar: bool = True,
 ) -> Comparison:
     """Compare fitted models by their expected log predictive density (ELPD).
 
@@ -326,12 +376,15 @@ def compare(
     unit
         ``"trajectory"`` (leave one trajectory out) or ``"observation"`` (one row).
     kfold
-        Folds of the exact K-fold fallback for models with bad Pareto k (None: off).
+        Most refits per model for units with bad Pareto k (exact leave-one-out of those
+        units, or K-fold of all when there are more than ``kfold``; see :func:`loo`). None: off.
     test_data
         Optional held-out trajectories: adds each model's ``test_mse`` / ``test_rmse``
         (:func:`bayes_mfg.heldout_error`); needs fit results.
     seed
         Seed of the K-fold folds.
+    progress_bar
+        Progress bars over refits.
 
     Returns
     -------
@@ -354,12 +407,13 @@ def compare(
         tree, result = tree_and_fit(fit)
         trees[name] = tree
         shapes.add(tuple(np.asarray(tree["observed_data"]["mask"].values).shape))
-        models[name] = _loo(tree, result, unit, kfold, name, seed)
+        models[name] = _loo(tree, result, unit, kfold, name, seed, progress_bar)
         m = models[name]
         if m.n_bad_k:
             msg = (f"{name}: {m.n_bad_k} of {len(m.pareto_k)} units ({unit}) have Pareto k > {m.good_k:.2f}; "
-                   + (f"ELPD by exact {kfold}-fold cross-validation" if m.method == "kfold"
-                      else "PSIS-LOO is unreliable for them (pass fit results and kfold to refit)"))
+                   + {"kfold": f"ELPD by exact {kfold}-fold cross-validation",
+                      "psis-loo+reloo": "those units scored by exact leave-one-out refits"}.get(
+                       m.method, "PSIS-LOO is unreliable for them (pass fit results and kfold to refit)"))
             notes.append(msg)
             warnings.warn(msg, UserWarning, stacklevel=2)
     if len(shapes) != 1:

@@ -272,6 +272,60 @@ def test_stacking_weights_pick_the_better_model():
     assert w[0] > 0.99 and abs(w.sum() - 1) < 1e-12
 
 
+@pytest.mark.parametrize("n_bad, kfold, chosen, refits", [(2, 5, "_reloo", 2), (4, 3, "_kfold", 3)])
+def test_bad_k_refits_are_chosen_and_announced_before_they_start(lq, monkeypatch, n_bad, kfold, chosen, refits):
+    """At most kfold bad units: refit those alone; more: K-fold of all. The warning comes first."""
+    from bayes_mfg.criticism import _comparison
+
+    _, _, _, fit = lq
+    k = bm.loo(fit, kfold=None).pareto_k
+    top = np.sort(k)
+    monkeypatch.setattr(_comparison, "_good_k", lambda n: 0.5 * (top[-n_bad - 1] + top[-n_bad]))
+    calls = []
+
+    def record(name):
+        def refit(*args, **kwargs):
+            assert len(seen) == 1  # announced before any refit
+            calls.append(name)
+            return "refitted"
+        return refit
+
+    for name in ("_reloo", "_kfold"):
+        monkeypatch.setattr(_comparison, name, record(name))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert bm.loo(fit, kfold=kfold, progress_bar=False) == "refitted"
+    assert calls == [chosen]
+    assert f"{n_bad} of 6 trajectories have Pareto k" in str(seen[0].message)
+    assert f"starting {refits} refits" in str(seen[0].message)
+
+
+@pytest.mark.slow  # 55 s: three SVI fits
+def test_bad_pareto_k_units_alone_are_refitted_and_announced(lq, monkeypatch):
+    """Two units of bad k (the threshold moved between the 2nd and 3rd largest k): a warning
+    names the 2 refits before they start, and only those units' scores change, each to a
+    leave-one-out score below its in-sample log predictive density."""
+    from scipy.special import logsumexp
+
+    from bayes_mfg.criticism import _comparison
+
+    sim, _, model, _ = lq
+    fit = bm.fit_svi(model, sim.data, guide="normal", num_steps=300, learning_rate=0.05, progress_bar=False)
+    psis = bm.loo(fit, kfold=None)
+    top = np.sort(psis.pareto_k)
+    monkeypatch.setattr(_comparison, "_good_k", lambda n: 0.5 * (top[-3] + top[-2]))
+    with pytest.warns(UserWarning, match=r"2 of 6 trajectories have Pareto k > .*starting 2 refits \(exact leave-one-out"):
+        res = bm.loo(fit, kfold=5, progress_bar=False)
+    bad = np.argsort(psis.pareto_k)[-2:]
+    assert res.method == "psis-loo+reloo" and res.n_bad_k == 2 and np.isnan(res.p)
+    same = np.setdiff1d(np.arange(6), bad)
+    np.testing.assert_array_equal(res.pointwise[same], psis.pointwise[same])
+    ll = _comparison.pointwise_log_likelihood(fit.to_arviz()).values.reshape(-1, 6)
+    in_sample = logsumexp(ll, axis=0) - np.log(ll.shape[0])
+    assert np.all(np.isfinite(res.pointwise[bad])) and np.all(res.pointwise[bad] < in_sample[bad])
+    assert res.elpd == pytest.approx(res.pointwise.sum())
+
+
 @pytest.mark.slow  # a statistical agreement of K-fold and PSIS-LOO
 def test_kfold_scores_every_unit_once(lq):
     sim, _, model, _ = lq
