@@ -174,6 +174,7 @@ def sbc(
     var_names: list[str] | None = None,
     seed: int = 0,
     shard: bool = False,
+    progress_bar: bool = True,
 ) -> SBCResult:
     """Simulation-based calibration of ``model`` on the data design ``design``.
 
@@ -211,6 +212,9 @@ def sbc(
         devices (``jax.local_devices()``, :func:`~bayes_mfg.shard_trajectories`); a batch
         is padded to a multiple of the device count with copies of its last simulation,
         whose results are discarded. Same ranks as without sharding.
+    progress_bar
+        A progress bar over the fits (batches of ``batch_size`` simulations; a fit callable:
+        one simulation at a time).
 
     Returns
     -------
@@ -232,6 +236,8 @@ def sbc(
     check_positive_int("batch_size", batch_size)
     if not isinstance(shard, bool):
         raise TypeError(f"shard must be a bool, got {type(shard).__name__} {shard!r}")
+    if not isinstance(progress_bar, bool):
+        raise TypeError(f"progress_bar must be a bool, got {type(progress_bar).__name__} {progress_bar!r}")
     if (num_samples + 1) % bins:
         raise ValueError(f"num_samples + 1 must be a multiple of bins so that the bins are equiprobable; "
                          f"got num_samples={num_samples}, bins={bins}")
@@ -250,12 +256,13 @@ def sbc(
     keys = jax.random.split(k_fit, truths.shape[0])
     if callable(method):
         label, n_div = getattr(method, "__name__", "custom"), 0
-        draws = custom_draws(method, model, batch, keys, sites, num_samples)
+        draws = custom_draws(method, model, batch, keys, sites, num_samples, progress_bar)
     else:
         label = method
         settings = dict(num_warmup=num_warmup, thin=thin, target_accept=target_accept, max_tree_depth=max_tree_depth,
                         guide=guide, num_steps=num_steps, learning_rate=learning_rate)
-        draws, n_div = batched_draws(method, quiet, batch, keys, sites, num_samples, batch_size, shard, settings)
+        draws, n_div = batched_draws(method, quiet, batch, keys, sites, num_samples, batch_size, shard, settings,
+                                    progress_bar)
     finite = np.all(np.isfinite(draws), axis=(1, 2))
     n_failed += int(np.sum(~finite))
     draws, truths = draws[finite], truths[finite]

@@ -95,10 +95,13 @@ def svi_batch(model, batch: Observations, keys, guide: str, num_steps: int, lear
     return jax.jit(jax.vmap(run))(keys, batch)
 
 
-def custom_draws(method: Callable, model, batch: Observations, keys, sites: list[str], num_samples: int) -> np.ndarray:
+def custom_draws(method: Callable, model, batch: Observations, keys, sites: list[str], num_samples: int,
+                 progress_bar: bool = False) -> np.ndarray:
     """``(n, L, P)`` draws of a fit callable, one simulation at a time."""
+    from tqdm.auto import tqdm
+
     out = []
-    for i in range(keys.shape[0]):
+    for i in tqdm(range(keys.shape[0]), desc="SBC fits", unit="simulation", disable=not progress_bar):
         x, _ = flat_parameters(method(model, index_batch(batch, i), keys[i]), sites, 1)
         if x.shape[0] != num_samples:
             raise ValueError(f"the fit callable returned {x.shape[0]} draws, expected num_samples={num_samples}")
@@ -107,10 +110,14 @@ def custom_draws(method: Callable, model, batch: Observations, keys, sites: list
 
 
 def batched_draws(method: str, model, batch: Observations, keys, sites: list[str], num_samples: int,
-                   batch_size: int, shard: bool, settings: dict) -> tuple[np.ndarray, int]:
+                   batch_size: int, shard: bool, settings: dict, progress_bar: bool = False) -> tuple[np.ndarray, int]:
     """``((n, L, P) draws, divergences)`` of the vmapped NUTS or SVI fits, ``batch_size`` simulations at a time."""
+    from tqdm.auto import tqdm
+
     out, n_div, total = [], 0, keys.shape[0]
     thin = settings["thin"]
+    bar = tqdm(total=total, desc=f"SBC fits ({method}, {batch_size} at a time)", unit="simulation",
+               disable=not progress_bar)
     for start in range(0, total, batch_size):
         sl = slice(start, min(start + batch_size, total))
         sub, sub_keys = jax.tree_util.tree_map(lambda a, sl=sl: a[sl], (batch, keys))
@@ -128,6 +135,8 @@ def batched_draws(method: str, model, batch: Observations, keys, sites: list[str
             post = {k: np.asarray(v)[:n] for k, v in post.items()}
         n_div += int(np.sum(np.asarray(div)[:n]))
         out.append(flat_parameters(post, sites, 2)[0])
+        bar.update(n)
+    bar.close()
     return np.concatenate(out, axis=0), n_div
 
 

@@ -392,3 +392,20 @@ def test_report_html_and_markdown_and_cli(lq, tmp_path):
     single = bm.report(bm.load(tmp_path / "a.nc"), tmp_path / "one.md", identifiability=False, time_step=False)
     assert "Model comparison" not in single.read_text() and "gamma" in single.read_text()
 
+
+
+def test_sbc_shows_progress_over_its_fits(capsys):
+    design = bm.datasets.simulate(GAME, {"gamma": 1.0}, 2, OBS, times=GAME.time_grid[::5]).data
+    model = bm.CalibrationModel(GAME, {"gamma": PRIOR}, OBS, record_mu=False)
+
+    def prior_draws(model, data, key):  # a "fit" that ignores the data: calibrated by construction
+        return {"gamma": np.asarray(PRIOR.sample(key, (9,)))}
+
+    res = bm.sbc(model, design, 4, method=prior_draws, num_samples=9, bins=2, seed=0)
+    assert res.ranks.shape == (4, 1)
+    err = capsys.readouterr().err
+    assert "SBC fits" in err and "4/4" in err
+    bm.sbc(model, design, 4, method=prior_draws, num_samples=9, bins=2, seed=0, progress_bar=False)
+    assert "SBC fits" not in capsys.readouterr().err
+    with pytest.raises(TypeError, match="progress_bar must be a bool"):
+        bm.sbc(model, design, 4, method=prior_draws, num_samples=9, bins=2, progress_bar="yes")
