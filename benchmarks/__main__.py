@@ -18,7 +18,8 @@ d = 32, from every benchmark that measured them (``--quick`` leaves d = 32 out o
 
 Run on their own (long, not part of the suite): ``python -m benchmarks.schemes`` (the time
 steppers' order and cost) and ``python -m benchmarks.japan_nuts`` (the national NUTS fit of
-the Japan COVID-19 study).
+the Japan COVID-19 study) and ``python -m benchmarks.readme_example`` (the README's first
+example, statement by statement, as a new user first runs it).
 
 The seed paper's grid, MFGLib parity and the real-data analyses are experiments, not
 benchmarks: ``python -m experiments.<name>``.
