@@ -138,6 +138,7 @@ def test_gradient_of_unconverged_forward_solve_is_flagged():
     assert bool(jnp.all(jnp.isnan(g["gamma"])))
 
 
+@pytest.mark.slow  # 30-50 s in CI (suite budget); run with -m slow
 def test_gradients_under_vmap_and_jit_match_single_solves():
     game = bm.games.LinearQuadratic(n_states=4)
     rng = np.random.default_rng(5)

@@ -107,6 +107,7 @@ def test_the_tree_layout_arviz_expects(tree):
     assert det["beta_path"].dims == ("chain", "draw", "trajectory", "time_step")
 
 
+@pytest.mark.slow  # 30-50 s in CI (suite budget); run with -m slow
 def test_known_initial_shares_are_constant_data():
     game = bm.games.SIR(horizon=4.0, n_times=9)
     sim = bm.datasets.simulate(game, {"beta": 0.4, "gamma": 0.125}, 2, bm.observe.Dirichlet(400.0), seed=1)

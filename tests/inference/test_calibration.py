@@ -156,6 +156,7 @@ def test_svi_gaussian_guides_fit_a_spline_path(guide):
     assert np.all(np.isfinite(draws["gamma_path"])) and np.std(draws["gamma_z"], axis=0).min() > 0
 
 
+@pytest.mark.slow  # 30-50 s in CI (suite budget); run with -m slow
 def test_laplace_mode_and_hessian():
     from numpyro.infer.util import initialize_model
 
@@ -240,6 +241,7 @@ def test_nuts_laplace_init_uses_the_approximation():
         bm.fit_nuts(model, sim.data, init="map", progress_bar=False)
 
 
+@pytest.mark.slow  # 30-50 s in CI (suite budget); run with -m slow
 def test_nuts_to_arviz_dims_coords_and_netcdf_round_trip(tmp_path):
     sim = small_sim(n_traj=3)
     model = bm.CalibrationModel(

@@ -371,6 +371,7 @@ def test_same_seed_svi_is_bit_identical(small):
         xr.testing.assert_identical(da, db)
 
 
+@pytest.mark.slow  # 30-50 s in CI (suite budget); run with -m slow
 def test_netcdf_round_trip_keeps_every_group_coordinate_and_attribute(small, tmp_path):
     model, data = small
     fit = bm.fit_svi(model, data, guide="normal", num_steps=30, seed=0, progress_bar=False)
