@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: test test-slow lint docs demo bench venv clean
+.PHONY: test test-slow lint docs demo bench venv clean wheel-check
 
 $(STAMP): pyproject.toml
 	@set -e; \
@@ -51,6 +51,10 @@ test-slow: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m bayes_mfg.demo
+
+# pip install of the built wheel into a fresh venv, used from an empty folder (run by .ci/run)
+wheel-check:
+	bash scripts/check_wheel.sh
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.equilibrium

@@ -113,7 +113,11 @@ class CalibrationModel:
         GMRES adjoint whose failure makes the gradient NaN; failures are handled by the
         model, see the module docstring).
     record_mu
-        Record the equilibrium shares at the observed times as deterministic site ``mu``.
+        Also record the equilibrium shares at the observed times as the deterministic site
+        ``mu`` (and a readout's values as ``readout``) in every draw: ``n_traj x n_times x
+        d`` more numbers per draw in the fit and its DataTree. Off by default (the
+        posterior predictive ``obs`` is always recorded);
+        :func:`bayes_mfg.posterior_predictive` returns ``mu`` whatever this says.
     report_failures
         Report failed solves to the :func:`bayes_mfg.inference.recording` blocks open when
         the model is evaluated (one host callback per model evaluation, compiled in whenever True).
@@ -123,7 +127,7 @@ class CalibrationModel:
         ``<w, mu_t>``, ``CoarseGrain`` histogram bins, ``Increments`` flows, ``Hazard``
         entry hazards). Its outputs must be what the observation model needs (e.g.
         ``Binomial`` needs probabilities, ``Arrivals`` the hazards of a ``Hazard``);
-        the readout is recorded as the deterministic site ``readout``.
+        with ``record_mu`` the readout is recorded as the deterministic site ``readout``.
 
     Examples
     --------
@@ -140,7 +144,7 @@ class CalibrationModel:
     mu0_concentration: float | tuple[float, ...] = 1.0
     solver: AbstractSolver | None = None
     adjoint: AbstractAdjoint = field(default_factory=lambda: ImplicitAdjoint(on_failure="nan"))
-    record_mu: bool = True
+    record_mu: bool = False
     report_failures: bool = True
     readout: Readout | None = None
 
@@ -290,7 +294,8 @@ class CalibrationModel:
         dims: dict[str, tuple[str, ...]] = {}
         for name, path in self.paths.items():
             dims.update(path.site_dims(name, specs[name]))
-            dims[f"{name}_path"] = ("trajectory", "time_step", *specs[name].axis_names(name))
+            per = ("trajectory",) if path.varies_by_trajectory else ()
+            dims[f"{name}_path"] = (*per, "time_step", *specs[name].axis_names(name))
         dims.update(
             mu0=("state",) if self.mu0_source == "shared" else ("trajectory", "state"),
             mu=("trajectory", "time", "state"),
@@ -333,8 +338,10 @@ class CalibrationModel:
     def parameters(self, data: Observations) -> tuple[dict[str, jax.Array], jax.Array]:
         """The prior part of the model: declare the path sites (and latent ``mu0``).
 
-        Returns ``(theta, mu0)`` with ``theta[name]`` of shape ``(n_traj, N, *shape)`` (also
-        recorded as the deterministic site ``f"{name}_path"``) and ``mu0`` ``(n_traj, d)``.
+        Returns ``(theta, mu0)`` with ``theta[name]`` of shape ``(n_traj, N, *shape)`` and
+        ``mu0`` ``(n_traj, d)``. Each path is recorded as the deterministic site
+        ``f"{name}_path"``: ``(n_traj, N, *shape)`` when it varies by trajectory
+        (:attr:`ParameterPath.varies_by_trajectory`), else once, ``(N, *shape)``.
         Running this alone (e.g. under ``Predictive``) draws from the prior without solving
         any equilibrium.
         """
@@ -348,7 +355,8 @@ class CalibrationModel:
                 value = path(name, specs[name], ctx)
             value = jnp.broadcast_to(value, (n_traj, game.n_times, *specs[name].shape))
             theta[name] = value
-            numpyro.deterministic(f"{name}_path", value)
+            # a path shared by all trajectories is recorded once, not n_traj times
+            numpyro.deterministic(f"{name}_path", value if path.varies_by_trajectory else value[0])
         concentration = jnp.broadcast_to(jnp.asarray(self.mu0_concentration, dtype=jnp.result_type(float)), (d,))
         if self.mu0_source == "shared":
             mu0 = jnp.broadcast_to(numpyro.sample("mu0", dist.Dirichlet(concentration)), (n_traj, d))
@@ -415,7 +423,10 @@ class CalibrationModel:
             The observations (their times, masks and, when ``observe``, values).
         observe
             True: condition on ``data.values``. False: sample the observation site
-            (posterior/prior predictive) with the data's shape.
+            (posterior/prior predictive) with the data's shape. Under
+            ``numpyro.infer.Predictive`` (which masks the log density,
+            ``numpyro.get_mask() is False``) the observation site is always sampled, so
+            ``Predictive(model, samples)(key, data)["obs"]`` are new observations, not the data.
         iteration
             The sampler's iteration index, passed by ``fit_nuts`` so that failed solves are
             attributed to warm-up or sampling (see :func:`bayes_mfg.inference.recording`).
@@ -426,6 +437,8 @@ class CalibrationModel:
             stochastic optimisation (``fit_svi(batch_size=...)``); None: all trajectories.
         """
         rebind_numpyro_submodules()
+        if observe and numpyro.get_mask() is False:
+            observe = False  # Predictive: no log density is computed, so predict rather than echo the data
         idx = self.check_data(data)
         if subsample_size is not None:
             self.check_subsample_size(data, subsample_size)

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from bayes_mfg._tree import posterior_variables
+from bayes_mfg._tree import PRIOR_DETERMINISTIC_GROUP, posterior_variables
 from bayes_mfg.engine import Equilibrium
 from bayes_mfg.games.base import MeanFieldGame
 
@@ -71,13 +71,15 @@ def plot_trajectories(
 ):
     """Observed shares against the fitted equilibrium, for a few trajectories and states.
 
-    One row per trajectory, one panel per state: observed values (dots), the posterior mean
-    of the fitted equilibrium ``mu`` (line, when the posterior has it), its 94% band (dark)
-    and the 94% posterior-predictive band of ``obs`` (light); ``truth_mu``
+    One row per trajectory, one panel per state: observed values (dots), the 94%
+    posterior-predictive band of ``obs`` (light) and, when the fit recorded the equilibrium
+    (``CalibrationModel(record_mu=True)``), the posterior mean of ``mu`` (line) and its 94%
+    band (dark), else the predictive mean (line); ``truth_mu``
     (``(n_traj, N, d)`` on the game's grid ``time_step``), if given, dashed. For a model
     with a readout (data columns that are functionals, bins or flows of ``mu``) the panels
     are the data's columns and the bands those of the recorded ``readout``; ``truth_mu``
-    is then given on the columns too.
+    is then given on the columns too. The legend sits below the panels; when only some
+    states are shown the title says which.
 
     Parameters
     ----------
@@ -122,6 +124,8 @@ def plot_trajectories(
                 lo, hi = _band(mu[:, j, :, x])
                 ax.fill_between(times, lo, hi, color="tab:blue", alpha=0.45, lw=0, label=f"94% band of {signal}")
                 ax.plot(times, mu[:, j, :, x].mean(0), color="tab:blue", lw=1.5, label=f"posterior mean {signal}")
+            elif pred is not None:
+                ax.plot(times, pred[:, j, :, x].mean(0), color="tab:blue", lw=1.5, label="predictive mean")
             if truth_mu is not None and grid is not None and j < len(truth_mu):
                 ax.plot(grid, np.asarray(truth_mu)[j, :, x], "k--", lw=1, label="true mu")
             ax.plot(times, obs[j, :, x], "o", ms=2.5, color="tab:orange", label="observed")
@@ -130,16 +134,22 @@ def plot_trajectories(
                 ax.set_xlabel("time t")
             if c == 0:
                 ax.set_ylabel("share mu_t(x)" if signal == "mu" else "observed quantity")
-    axes[0, 0].legend(fontsize=7, loc="best")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8, frameon=False)
+    if len(states) < d:
+        fig.suptitle(f"{column}s {', '.join(state_names[x] for x in states)} ({len(states)} of {d} shown)", fontsize=10)
     return fig
 
 
 def plot_path(tree, name: str, truth=None, trajectory: int = 0, ax=None):
     """Posterior of a parameter path ``name(t)`` for one trajectory: mean and 94% band, vs ``truth``.
 
-    Uses the deterministic ``f"{name}_path"`` (dims chain, draw, trajectory, time_step, ...);
-    non-scalar parameters are averaged over their extra dims. ``truth`` is a scalar or an
-    ``(N,)`` path on the time grid. Draws into ``ax`` when given. Returns the ``Figure``.
+    Uses the deterministic ``f"{name}_path"`` (dims chain, draw, [trajectory,] time_step,
+    ...; a path shared by all trajectories has no trajectory dim and ``trajectory`` is
+    then ignored); non-scalar parameters are averaged over their extra dims. ``truth`` is
+    a scalar or an ``(N,)`` path on the time grid. The 94% band of the prior draws of the
+    path (group ``prior_deterministic``, when the tree has it) is drawn behind, in grey.
+    Draws into ``ax`` when given. Returns the ``Figure``.
     """
     import matplotlib.pyplot as plt
 
@@ -148,22 +158,43 @@ def plot_path(tree, name: str, truth=None, trajectory: int = 0, ax=None):
     if key not in post:
         raise KeyError(f"the posterior has no {key!r}; calibrated paths: {[k[:-5] for k in post if k.endswith('_path')]}")
     da = post[key]
-    draws = _flat_samples(da)
-    n_traj = draws.shape[1]
-    if not 0 <= trajectory < n_traj:
-        raise ValueError(f"trajectory must be in [0, {n_traj}), got {trajectory}")
-    draws = draws[:, trajectory].reshape(draws.shape[0], draws.shape[2], -1).mean(-1)
+    if "trajectory" in da.dims:
+        n_traj = da.sizes["trajectory"]
+        if not 0 <= trajectory < n_traj:
+            raise ValueError(f"trajectory must be in [0, {n_traj}), got {trajectory}")
+        label = f"trajectory {da['trajectory'].values[trajectory]}"
+    else:
+        label = "all trajectories"
+
+    def time_draws(arr) -> np.ndarray:  # (samples, N): this trajectory, extra dims averaged
+        if "trajectory" in arr.dims:
+            arr = arr.isel(trajectory=trajectory)
+        flat = _flat_samples(arr)
+        return flat.reshape(flat.shape[0], flat.shape[1], -1).mean(-1)
+
+    draws = time_draws(da)
     t = np.asarray(da["time_step"].values, dtype=float)
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.5, 3.5), constrained_layout=True)
     else:
         fig = ax.figure
+    prior = None
+    if PRIOR_DETERMINISTIC_GROUP in tree.children and key in tree[PRIOR_DETERMINISTIC_GROUP]:
+        prior = _band(time_draws(tree[PRIOR_DETERMINISTIC_GROUP][key]))
     lo, hi = _band(draws)
+    shown = [lo, hi] if truth is None else [lo, hi, np.broadcast_to(np.asarray(truth, dtype=float), t.shape)]
+    # the axis frames the posterior (and truth) with room around it; a wider prior band is clipped
+    bottom, top = float(np.min(shown)), float(np.max(shown))
+    pad = 0.5 * max(top - bottom, 1e-3 * max(abs(top), 1.0))
+    bottom, top = bottom - pad, top + pad
+    if prior is not None:
+        clipped = bool(np.min(prior[0]) < bottom or np.max(prior[1]) > top)
+        ax.fill_between(t, prior[0], prior[1], color="0.6", alpha=0.25, lw=0,
+                        label="94% prior band" + (" (clipped)" if clipped else ""))
     ax.fill_between(t, lo, hi, color="tab:green", alpha=0.3, lw=0, label="94% band")
     ax.plot(t, draws.mean(0), color="tab:green", lw=1.8, label="posterior mean")
     if truth is not None:
-        tv = np.broadcast_to(np.asarray(truth, dtype=float), t.shape)
-        ax.plot(t, tv, "k--", lw=1.2, label="truth")
-    ax.set(xlabel="time t", ylabel=name, title=f"{name}(t), trajectory {da['trajectory'].values[trajectory]}")
-    ax.legend(fontsize=8)
+        ax.plot(t, shown[2], "k--", lw=1.2, label="truth")
+    ax.set(xlabel="time t", ylabel=name, title=f"{name}(t), {label}", ylim=(bottom, top))
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)  # below the data
     return fig

@@ -154,6 +154,8 @@ def _predicted_paths(fit, data, names, num_samples) -> np.ndarray:
     out = []
     for k in names:
         v = np.asarray(pred[f"{k}_path"], dtype=float)
+        if not fit.model.paths[k].varies_by_trajectory:  # recorded once for all trajectories
+            v = np.broadcast_to(v[:, None], (v.shape[0], n_traj, *v.shape[1:]))
         out.append(v.reshape(v.shape[0], n_traj, -1))
     return np.stack(out, -1)
 

@@ -33,7 +33,7 @@ PROBLEM_SEED_OFFSET = 12345
 
 
 #: Nominal probability of the summary's predictive intervals.
-COVERAGE_PROB = 0.9
+COVERAGE_PROB = 0.94
 
 #: The most grid points a grid chosen from the data may have (beyond it, ask for --steps).
 MAX_DATA_GRID_POINTS = 5001
@@ -85,7 +85,9 @@ def _problem_options(args: argparse.Namespace, n_times: int | None, horizon: flo
     if args.system == "lq":
         options.update(n_states=args.states or 8, truth=args.truth or "constant")
     elif args.system == "sir":
-        options.update(n_trajectories=args.trajectories, seed=seed)
+        options.update(n_trajectories=args.trajectories, seed=seed, truth=args.truth or "constant")
+    elif args.system == "cybersecurity":
+        options.update(truth=args.truth or "constant")
     elif args.system == "mobility":
         options.update(n_states=args.states or 4, seed=seed)
     return options
@@ -207,6 +209,16 @@ def _plot(tree: Any, prob: Problem, data: Observations, truth_mu: np.ndarray | N
     plt.close(fig)
 
 
+def _simulated_times(args: argparse.Namespace, game: Any) -> np.ndarray:
+    """Observation times of simulated data: the default grid's times whenever ``--steps``
+    refines it (so a finer grid, as the time-step check advises, refits the same kind of
+    data rather than more of it), else every point of the chosen grid."""
+    grid = np.asarray(game.time_grid)
+    default = np.asarray(problem(args.system, **_problem_options(args, None, game.horizon)).game.time_grid)
+    nearest = np.abs(grid[None, :] - default[:, None]).min(axis=1)
+    return default if np.all(nearest <= 1e-9 * max(1.0, float(game.horizon))) else grid
+
+
 def calibrate(args: argparse.Namespace) -> dict[str, Any]:
     """``bayes-mfg calibrate``: writes posterior.nc, summary.csv/.md, trajectories.png, path.png."""
     out = pathlib.Path(args.out)
@@ -221,7 +233,7 @@ def calibrate(args: argparse.Namespace) -> dict[str, Any]:
     else:
         prob = build_problem(args)
         sim = simulate(prob.game, prob.truth, args.trajectories, observation_model(args, for_simulation=True),
-                       mu0=prob.mu0, seed=args.seed)
+                       times=_simulated_times(args, prob.game), mu0=prob.mu0, seed=args.seed)
         data, truth_mu = sim.data, np.asarray(sim.mu)
         truth_paths = {k: np.asarray(sim.truth[k]) for k in prob.calibrated if k in sim.truth}
 

@@ -14,6 +14,8 @@ SYSTEMS = SYSTEM_NAMES
 PATHS = ("constant", "spline", "neural")
 METHODS = ("svi", "nuts")
 TRUTHS = TRUTH_CASES
+#: The reference problems that take a --truth case.
+TRUTH_SYSTEMS = ("lq", "sir", "cybersecurity")
 OBSERVATIONS = ("dirichlet", "logistic-normal")
 MU0_CHOICES = ("fit", "first")
 
@@ -66,12 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", default="constant", choices=PATHS, help="parameter path (default constant)")
     p.add_argument("--method", default="svi", choices=METHODS, help="inference method (default svi)")
     p.add_argument("--out", default=None, help="output folder (required, here or in --config)")
-    p.add_argument("--truth", default=None, choices=TRUTHS, help="lq only: truth of gamma (default constant 1.55)")
+    p.add_argument("--truth", default=None, choices=TRUTHS, help="lq, sir, cybersecurity: the truth case of the simulated parameters "
+                   "(default constant; see bayes_mfg.problems)")
     p.add_argument("--states", type=int, default=None, help="number of states d (lq: default 8, mobility: default 4)")
     p.add_argument("--trajectories", type=int, default=20, help="simulated trajectories J (default 20)")
     p.add_argument("--steps", type=int, default=None,
                    help="grid points N of the game (default: the game's; with --data, a grid whose step divides the "
-                        "data's time step, at most the game's default step)")
+                        "data's time step, at most the game's default step; simulated data stay on the default "
+                        "grid's times when N refines it)")
     p.add_argument("--horizon", type=float, default=None,
                    help="time horizon T of the game (default: the game's; with --data, the last observed time)")
     p.add_argument("--observation", default="dirichlet", choices=OBSERVATIONS,
@@ -201,8 +205,8 @@ def validate(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             p.error(f"--{name} is required (on the command line or in --config)")
     if args.path == "neural" and args.method != "svi":
         p.error("--path neural is a point network fitted by SVI: use --method svi")
-    if args.truth is not None and args.system != "lq":
-        p.error("--truth applies to --system lq only")
+    if args.truth is not None and args.system not in TRUTH_SYSTEMS:
+        p.error(f"--truth applies to --system {', '.join(TRUTH_SYSTEMS)} only")
     if args.truth is not None and args.data:
         p.error("--truth and --data exclude each other (the truth of CSV data is unknown)")
     if args.states is not None and args.system not in ("lq", "mobility"):

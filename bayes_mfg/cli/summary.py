@@ -29,7 +29,7 @@ def parameter_draws(tree: Any, name: str) -> tuple[np.ndarray, str]:
     post = posterior_variables(tree)
     if name in post:
         return np.asarray(post[name].values, dtype=float), "value"
-    path = np.asarray(post[f"{name}_path"].values, dtype=float)  # chain, draw, trajectory, time_step
+    path = np.asarray(post[f"{name}_path"].values, dtype=float)  # chain, draw, [trajectory,] time_step, ...
     return path.reshape(*path.shape[:2], -1).mean(-1), "time-mean of path"
 
 
@@ -67,7 +67,8 @@ def summarize(tree: Any, names: Any, *, method: str, truth_paths: dict[str, np.n
         }
         if truth_paths and name in truth_paths and f"{name}_path" in post:
             fitted = np.asarray(post[f"{name}_path"].values, dtype=float).mean(axis=(0, 1))
-            tp = np.broadcast_to(np.asarray(truth_paths[name], dtype=float), fitted.shape)
+            # a path shared by the trajectories has no trajectory axis: compare it with each one
+            fitted, tp = np.broadcast_arrays(fitted, np.asarray(truth_paths[name], dtype=float))
             row["path_rmse"] = float(np.sqrt(np.mean((fitted - tp) ** 2)))
         row.update(failures or {})
         rows.append(row)

@@ -73,8 +73,9 @@ def posterior_predictive(
         ``mu``: ``(S, n_traj, n_times, d)`` equilibrium shares at the observed times;
         ``obs``: the same shape, new observations (counts for count data);
         ``solver_converged``: ``(S, n_traj)``; and for every calibrated parameter
-        ``name``, ``f"{name}_path"``: ``(S, n_traj, N, ...)`` its path on the game's time
-        grid for these trajectories (a neural ``(t, mu)`` path evaluated on their flows);
+        ``name``, ``f"{name}_path"``: its path on the game's time grid, ``(S, N, ...)``
+        for a path shared by all trajectories, else ``(S, n_traj, N, ...)`` for these
+        trajectories (a neural ``(t, mu)`` path evaluated on their flows);
         for a model with a readout also ``readout``: ``(S, n_traj, n_times, k)`` the readout
         of the equilibrium (what ``obs`` is noise around).
 
@@ -300,7 +301,7 @@ class PredictiveCheck:
 
 
 def predictive_check(
-    fit: Any, data: Observations | None = None, *, prob: float = 0.9, num_samples: int | None = 500, seed: int = 0
+    fit: Any, data: Observations | None = None, *, prob: float = 0.94, num_samples: int | None = 500, seed: int = 0
 ) -> PredictiveCheck:
     """Posterior predictive check: do the central ``prob`` intervals of new observations
     cover the observed ones at the nominal rate?
@@ -323,7 +324,7 @@ def predictive_check(
 
     Examples
     --------
-    >>> check = bm.predictive_check(fit, test_data, prob=0.9)  # doctest: +SKIP
+    >>> check = bm.predictive_check(fit, test_data)  # doctest: +SKIP
     >>> check.overall, check.plot(trajectories=(0, 1))  # doctest: +SKIP
     """
     if not 0 < prob < 1:

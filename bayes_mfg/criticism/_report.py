@@ -96,7 +96,7 @@ def diagnostics(tree: xr.DataTree, roles: Mapping[str, str] | None = None) -> di
     return out
 
 
-def _tree_ppc(tree: xr.DataTree, prob: float = 0.9) -> pd.DataFrame:
+def _tree_ppc(tree: xr.DataTree, prob: float = 0.94) -> pd.DataFrame:
     """Coverage of central predictive intervals from the tree's posterior_predictive group."""
     pred = np.asarray(tree["posterior_predictive"]["obs"].values)
     pred = pred.reshape(-1, *pred.shape[2:])

@@ -22,7 +22,7 @@ from numpyro.infer import Predictive
 from numpyro.infer.util import log_density
 
 from bayes_mfg._compat import rebind_numpyro_submodules
-from bayes_mfg._tree import DETERMINISTIC_GROUP
+from bayes_mfg._tree import DETERMINISTIC_GROUP, PRIOR_DETERMINISTIC_GROUP
 from bayes_mfg.data import Observations
 from bayes_mfg.inference.failures import SolverFailures, without_reports
 from bayes_mfg.inference.sites import DETERMINISTIC_ROLES, LATENT_ROLES, SiteRole
@@ -137,7 +137,11 @@ def build_datatree(
         mask=(("trajectory", "time", model.observed_dim), np.asarray(data.mask)))
     latent = [k for k in posterior if roles.get(k) in LATENT_ROLES]
     if latent:
-        tree["prior"] = xr.DataTree(prior_group(model, data, latent, dims, coords, int(attrs.get("seed", 0))))
+        paths = [k for k in deterministic if roles.get(k) == SiteRole.PATH]
+        prior, prior_paths = prior_group(model, data, latent, paths, dims, coords, int(attrs.get("seed", 0)))
+        tree["prior"] = xr.DataTree(prior)
+        if paths:
+            tree[PRIOR_DETERMINISTIC_GROUP] = xr.DataTree(prior_paths)
     if data.mu0 is not None and not model.uses_latent_mu0(data):
         tree["constant_data"] = xr.DataTree(xr.Dataset(
             {"mu0": (("trajectory", "state"), np.asarray(data.mu0))},
@@ -151,20 +155,25 @@ def build_datatree(
 PRIOR_DRAWS = 500
 
 
-def prior_group(model: CalibrationModel, data: Observations, names: list[str], dims: dict[str, Any],
-                coords: dict[str, Any], seed: int) -> xr.Dataset:
-    """The ``prior`` group: :data:`PRIOR_DRAWS` prior draws (one chain) of the latent sites
-    ``names`` (tree names), with the posterior's dims; no equilibrium is solved."""
+def prior_group(model: CalibrationModel, data: Observations, names: list[str], paths: list[str],
+                dims: dict[str, Any], coords: dict[str, Any], seed: int) -> tuple[xr.Dataset, xr.Dataset]:
+    """The ``prior`` group and its deterministic companion: :data:`PRIOR_DRAWS` prior draws
+    (one chain) of the latent sites ``names`` and of the path sites ``paths`` (tree names),
+    with the posterior's dims; no equilibrium is solved."""
     draws = {tree_name(k): v for k, v in model.sample_prior(data, num_samples=PRIOR_DRAWS, seed=seed + 7).items()}
-    out = {}
-    for name in names:
-        value = np.asarray(draws[name])[None]
-        own = list(dims.get(name, ()))[: value.ndim - 2]
-        own += [f"{name}_dim_{i}" for i in range(len(own), value.ndim - 2)]
-        out[name] = (("chain", "draw", *own), value)
-    used = {d for _, (ds, _) in out.items() for d in ds}
-    return xr.Dataset(out, coords={k: v for k, v in coords.items() if k in used}).assign_coords(
-        chain=[0], draw=np.arange(PRIOR_DRAWS))
+
+    def group(sites: list[str]) -> xr.Dataset:
+        out = {}
+        for name in sites:
+            value = np.asarray(draws[name])[None]
+            own = list(dims.get(name, ()))[: value.ndim - 2]
+            own += [f"{name}_dim_{i}" for i in range(len(own), value.ndim - 2)]
+            out[name] = (("chain", "draw", *own), value)
+        used = {d for _, (ds, _) in out.items() for d in ds}
+        return xr.Dataset(out, coords={k: v for k, v in coords.items() if k in used}).assign_coords(
+            chain=[0], draw=np.arange(PRIOR_DRAWS))
+
+    return group(names), group([k for k in paths if k in draws])
 
 
 def log_prior(model: CalibrationModel, data: Observations, samples: dict[str, Any], params: dict | None = None) -> np.ndarray:

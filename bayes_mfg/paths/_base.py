@@ -55,6 +55,13 @@ class ParameterPath(abc.ABC):
         """Whether the path reads the observed shares ``ctx.mu_input`` (a (t, mu) network)."""
         return False
 
+    @property
+    def varies_by_trajectory(self) -> bool:
+        """Whether the values may differ between trajectories. A path shared by all
+        trajectories (False) is recorded once, ``(N, *spec.shape)``, not once per
+        trajectory; default True (the safe answer for a path that does not say)."""
+        return True
+
     @abc.abstractmethod
     def site_dims(self, name: str, spec: ParameterSpec) -> dict[str, tuple[str, ...]]:
         """Each site this path declares -> names of its non-sample dims (for ArviZ).

@@ -112,6 +112,11 @@ class Constant(ParameterPath):
         value = self.sample_value(name, spec)
         return broadcast_path(value, ctx.n_trajectories, ctx.times.shape[0], tuple(spec.shape))
 
+    @property
+    def varies_by_trajectory(self) -> bool:
+        """False: one path for every trajectory."""
+        return False
+
     def site_dims(self, name: str, spec: ParameterSpec) -> dict[str, tuple[str, ...]]:
         return {name: parameter_dims(name, spec)}
 

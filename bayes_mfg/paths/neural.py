@@ -222,6 +222,11 @@ class Neural(LinkedPath):
     def uses_mu_input(self) -> bool:
         return "mu" in self.inputs
 
+    @property
+    def varies_by_trajectory(self) -> bool:
+        """True when the network reads the observed shares (they differ between trajectories)."""
+        return self.uses_mu_input
+
     def check(self, name: str, spec: ParameterSpec, game: Any) -> None:
         """Refuse covariates that are not on the game's time grid (before any solve)."""
         if self.covariates is not None and len(self.covariates) != game.n_times:

@@ -167,6 +167,11 @@ class Regression(LinkedPath):
             eta = eta + jnp.tensordot(self.residual.basis(ctx), weights, axes=1)
         return broadcast_path(self.apply_link(eta, spec), ctx.n_trajectories, n_times, ())
 
+    @property
+    def varies_by_trajectory(self) -> bool:
+        """True for per-trajectory covariates ``(n_traj, N, k)``."""
+        return self.covariates.ndim == 3
+
     def site_dims(self, name: str, spec: ParameterSpec) -> dict[str, tuple[str, ...]]:
         out: dict[str, tuple[str, ...]] = {f"{name}_effects": (f"{name}_covariate",)}
         if self.residual is None:

@@ -171,6 +171,11 @@ class TimeSpline(LinkedPath):
         values = self.apply_link(eta, spec)
         return broadcast_path(values, ctx.n_trajectories, ctx.times.shape[0], tuple(spec.shape))
 
+    @property
+    def varies_by_trajectory(self) -> bool:
+        """False: one path for every trajectory."""
+        return False
+
     def site_dims(self, name: str, spec: ParameterSpec) -> dict[str, tuple[str, ...]]:
         knot = (f"{name}_knot", *parameter_dims(name, spec))
         out = {f"{name}_weights": knot}

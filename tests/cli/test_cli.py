@@ -41,8 +41,8 @@ def test_posterior_netcdf_groups_and_dims(lq_run):
     assert np.all(post["gamma"].values > 0)
     det = tree["posterior_deterministic"]  # the paths and mu: not in posterior (ArviZ's default view)
     assert list(post.data_vars) == ["gamma"]
-    assert det["gamma_path"].dims == ("chain", "draw", "trajectory", "time_step")
-    assert det["gamma_path"].shape[2:] == (3, 20)
+    assert det["gamma_path"].dims == ("chain", "draw", "time_step")  # shared by the 3 trajectories: once
+    assert det["gamma_path"].shape[2:] == (20,)
     assert tree["posterior_predictive"]["obs"].dims == ("chain", "draw", "trajectory", "time", "state")
     assert tree["observed_data"]["obs"].shape == (3, 20, 3)
     assert bool(tree["observed_data"]["mask"].values.all()) and "mask" not in tree["observed_data"].data_vars
@@ -66,7 +66,7 @@ def test_summary_csv_has_gamma_row(lq_run):
     [
         (["calibrate", "--system", "lq", "--path", "neural", "--method", "nuts"], "--method svi"),
         (["calibrate", "--system", "weather"], "invalid choice"),
-        (["calibrate", "--system", "sir", "--truth", "arc"], "--truth applies to --system lq"),
+        (["calibrate", "--system", "mobility", "--truth", "arc"], "--truth applies to --system lq, sir, cybersecurity only"),
         (["calibrate", "--system", "cybersecurity", "--states", "5"], "--states"),
         (["calibrate", "--system", "lq", "--trajectories", "0"], "--trajectories must be >= 1"),
         (["calibrate", "--system", "lq", "--data", "/nonexistent/file.csv"], "no such file"),

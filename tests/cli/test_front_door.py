@@ -115,3 +115,19 @@ def test_diagnose_states_convergence_and_warns_on_each_problem():
 def test_a_short_svi_run_is_never_called_converged():
     short = diagnose([{}], method="svi", coverage=0.9, prob=0.9, failures={}, losses=np.full(30, 5.0))
     assert short.converged is False and "30 SVI steps are too few" in short.convergence
+
+
+def test_the_demo_fits_the_identified_sir_arc_and_a_finer_grid_keeps_the_data_times():
+    from bayes_mfg.cli.commands import _simulated_times
+    from bayes_mfg.demo import DEMO_ARGS
+
+    args = parse([*DEMO_ARGS, "--out", "out"])
+    prob = build_problem(args)
+    assert (args.system, args.truth, args.path) == ("sir", "arc", "spline")
+    assert prob.calibrated == ("beta", "gamma") and np.ptp(prob.truth["beta"]) > 0.3  # a time-varying truth
+    default = np.asarray(prob.game.time_grid)
+    np.testing.assert_array_equal(_simulated_times(args, prob.game), default)
+    finer = build_problem(parse([*DEMO_ARGS, "--out", "out", "--steps", "199"])).game  # dt / 2: the same data times
+    np.testing.assert_allclose(_simulated_times(args, finer), default, atol=1e-12)
+    coarse = build_problem(parse([*DEMO_ARGS, "--out", "out", "--steps", "51"])).game  # not a refinement: its own grid
+    np.testing.assert_array_equal(_simulated_times(args, coarse), np.asarray(coarse.time_grid))

@@ -79,7 +79,8 @@ def test_sample_prior_solves_nothing_and_matches_the_prior(lq):
     sim, _, model, _ = lq
     draws = model.sample_prior(sim.data, 4000, seed=3)
     assert set(draws) == {"gamma", "gamma_path"}
-    assert draws["gamma_path"].shape == (4000, 6, 20)
+    assert draws["gamma_path"].shape == (4000, 20)  # a constant is shared by the 6 trajectories: once
+    np.testing.assert_array_equal(draws["gamma_path"], np.broadcast_to(draws["gamma"][:, None], (4000, 20)))
     # LogNormal(0, 0.5): median 1, mean exp(0.125)
     assert abs(np.median(draws["gamma"]) - 1.0) < 0.03
     assert abs(draws["gamma"].mean() - np.exp(0.125)) < 0.03
@@ -180,7 +181,7 @@ def test_site_roles_of_a_tree_alone_and_no_module_is_shadowed(lq):
 
     fit_tree = lq[3].to_arviz()
     roles = tree_site_roles(fit_tree)
-    assert (roles["gamma"], roles["gamma_path"], roles["mu"]) == ("parameter", "path", "equilibrium")
+    assert (roles["gamma"], roles["gamma_path"]) == ("parameter", "path") and "mu" not in roles  # mu: on request
     tree = fit_tree.copy()
     tree.attrs = {k: v for k, v in fit_tree.attrs.items() if k != ROLES_ATTR}  # a tree saved without the roles
     stored = [*tree["posterior"].data_vars, *tree["posterior_deterministic"].data_vars]
@@ -197,12 +198,12 @@ def test_posterior_predictive_on_new_trajectories(lq):
     assert pred["mu"].shape == (50, 3, 20, 3) and pred["obs"].shape == (50, 3, 20, 3)
     assert pred["solver_converged"].all()
     np.testing.assert_allclose(pred["mu"].sum(-1), 1.0, atol=1e-10)
-    # the calibrated path on the new trajectories: a constant, one posterior draw per sample
+    # the calibrated path: a constant shared by the trajectories (stored once), one posterior draw per sample
     path = pred["gamma_path"]
-    assert path.shape == (50, 3, 20)
-    np.testing.assert_array_equal(path, np.broadcast_to(path[:, :1, :1], path.shape))
-    assert np.isin(path[:, 0, 0], np.asarray(fit.samples["gamma"]).ravel()).all()
-    assert np.unique(path[:, 0, 0]).size > 10
+    assert path.shape == (50, 20)
+    np.testing.assert_array_equal(path, np.broadcast_to(path[:, :1], path.shape))
+    assert np.isin(path[:, 0], np.asarray(fit.samples["gamma"]).ravel()).all()
+    assert np.unique(path[:, 0]).size > 10
     err = bm.heldout_error(fit, test.data, num_samples=50)
     # the posterior mean is close to the truth: error ~ the Dirichlet noise sd (~0.02)
     assert err["n_entries"] == 180 and 0.005 < err["rmse"] < 0.04

@@ -78,7 +78,7 @@ def test_el_farol_attendance_pins_the_settling_level_not_capacity_and_habit_apar
     # still fail at switching > ~2 (measured: 63 proposals, reported and rejected, never NaN)
     model = bm.CalibrationModel(game, {"capacity": bm.paths.Constant(dist.Beta(2.0, 2.0)),
                                        "switching": bm.paths.Constant(dist.HalfNormal(1.0))}, obs,
-                                solver=bm.engine.default_solver(game, tol=1e-10, max_iter=2000))
+                                solver=bm.engine.default_solver(game, tol=1e-10, max_iter=2000), record_mu=True)
     fit = bm.fit_nuts(model, sim.data, num_chains=2, num_warmup=300, num_samples=300, progress_bar=False)
     s = fit.flat_samples()
     true_level = attendance(truth, game)[6]

@@ -156,4 +156,5 @@ def test_a_game_with_a_neural_residual_is_a_calibration_model():
     weights = [k for k, v in tr.items() if k.startswith("cost_residual_net/") and v["type"] == "sample"]
     assert len(weights) == 4
     assert np.isfinite(float(tr["obs"]["fn"].log_prob(tr["obs"]["value"]).sum()))
-    assert tr["cost_residual_path"]["value"].shape == (1, 9, 17)
+    assert tr["cost_residual_path"]["value"].shape == (9, 17)  # a field of t and x only: shared, stored once
+    assert not field.varies_by_trajectory

@@ -103,8 +103,13 @@ def test_the_tree_layout_arviz_expects(tree):
         for name, var in tree[group].data_vars.items():
             assert not any("_dim" in d for d in var.dims), (group, name, var.dims)
     det = tree["posterior_deterministic"]
-    assert det["mu"].dims == ("chain", "draw", "trajectory", "time", "state")
-    assert det["beta_path"].dims == ("chain", "draw", "trajectory", "time_step")
+    assert "mu" not in det  # the equilibrium per draw only on request (record_mu=True)
+    # a path shared by the trajectories is stored once, for the posterior and for the prior
+    assert det["beta_path"].dims == ("chain", "draw", "time_step")
+    assert tree["prior_deterministic"]["beta_path"].dims == ("chain", "draw", "time_step")
+    prior_beta = tree["prior"]["beta"].values[..., None]
+    np.testing.assert_allclose(tree["prior_deterministic"]["beta_path"].values, np.broadcast_to(
+        prior_beta, tree["prior_deterministic"]["beta_path"].shape))
 
 
 @pytest.mark.slow  # 30-50 s in CI (suite budget); run with -m slow
@@ -124,7 +129,9 @@ def test_every_parameter_axis_is_named():
     base = bm.games.MeanFieldDynamics.like(bm.games.SIR(n_times=5))
     model = bm.CalibrationModel(base, {"rates": bm.paths.Constant()}, bm.observe.Dirichlet(100.0))
     dims = model.site_dims()
-    assert dims["rates"] == ("move",) and dims["rates_path"] == ("trajectory", "time_step", "move")
+    assert dims["rates"] == ("move",) and dims["rates_path"] == ("time_step", "move")  # shared: no trajectory axis
+    hier = bm.CalibrationModel(base, {"rates": bm.paths.Hierarchical(bm.paths.Constant())}, bm.observe.Dirichlet(100.0))
+    assert hier.site_dims()["rates_path"] == ("trajectory", "time_step", "move")
     assert base.dim_coords()["move"] == list(base.move_names) and len(base.move_names) == base.parameter_specs()[
         "rates"].shape[0]
     games = [bm.games.MobilityNetwork(n_states=3), bm.games.UrbanMobility(), bm.games.RockPaperScissors()]

@@ -97,12 +97,33 @@ def test_model_log_density_gradient_matches_finite_differences():
 def test_failed_solve_is_rejected_not_nan():
     sim = small_sim()
     model = bm.CalibrationModel(
-        SMALL, {"gamma": bm.paths.Constant()}, bm.observe.Dirichlet(2000.0), solver=bm.Picard(max_iter=1)
+        SMALL, {"gamma": bm.paths.Constant()}, bm.observe.Dirichlet(2000.0), solver=bm.Picard(max_iter=1),
+        record_mu=True,
     )
     lp, tr = log_density(model, (sim.data,), {}, {"gamma": 1.1})
     assert float(lp) == -np.inf
     assert not bool(jnp.any(tr["solver_converged"]["value"]))
     assert bool(jnp.all(jnp.isfinite(tr["mu"]["value"])))
+
+
+def test_numpyro_predictive_predicts_rather_than_echoing_the_data():
+    """Plain ``Predictive(model, samples)(key, data)``: new observations around the equilibrium
+    at each draw, the same as asking for them with ``observe=False``; the log density is unchanged."""
+    from numpyro.infer import Predictive
+
+    sim = small_sim(n_traj=2)
+    model = bm.CalibrationModel(SMALL, {"gamma": bm.paths.Constant()}, bm.observe.Dirichlet(2000.0))
+    samples = {"gamma": jnp.asarray([1.0, 1.2, 1.4])}
+    key = jax.random.PRNGKey(0)
+    plain = Predictive(model, samples, return_sites=["obs"])(key, sim.data)["obs"]
+    asked = Predictive(model, samples, return_sites=["obs"])(key, sim.data, observe=False)["obs"]
+    assert plain.shape == (3, *sim.data.values.shape)
+    np.testing.assert_array_equal(plain, asked)
+    assert not np.allclose(plain[0], sim.data.values)
+    assert np.abs(np.asarray(plain[0]) - np.asarray(sim.data.values)).max() < 0.2  # noise around the equilibrium
+    lp, tr = log_density(model, (sim.data,), {}, {"gamma": 1.2})  # outside Predictive: conditioned on the data
+    np.testing.assert_array_equal(tr["obs"]["value"], sim.data.values)
+    assert np.isfinite(float(lp))
 
 
 def test_model_rejects_mismatched_configuration():
@@ -152,7 +173,7 @@ def test_svi_gaussian_guides_fit_a_spline_path(guide):
     assert fit.n_failed_steps == 0
     assert np.mean(fit.losses[-20:]) < np.mean(fit.losses[:20])
     draws = fit.sample_posterior(8)
-    assert draws["gamma_path"].shape == (8, 3, SMALL.n_times)
+    assert draws["gamma_path"].shape == (8, SMALL.n_times)  # a time spline is shared: recorded once
     assert np.all(np.isfinite(draws["gamma_path"])) and np.std(draws["gamma_z"], axis=0).min() > 0
 
 
@@ -213,7 +234,8 @@ def test_site_roles_come_from_the_trace_not_from_names():
 
     sim = small_sim(n_traj=2)
     obs = bm.observe.Dirichlet(dist.LogNormal(7.0, 1.0))
-    model = bm.CalibrationModel(SMALL, {"gamma": bm.paths.Neural(hidden=(4,), bayesian=True)}, obs, mu0_source="latent")
+    model = bm.CalibrationModel(SMALL, {"gamma": bm.paths.Neural(hidden=(4,), bayesian=True)}, obs, mu0_source="latent",
+                                record_mu=True)
     roles = site_roles(model, sim.data)
     assert roles["mu0"] == SiteRole.LOCAL and roles["obs_concentration"] == "parameter"
     assert roles["gamma_path"] == "path" and roles["mu"] == "equilibrium" and roles["obs"] == "observation"
@@ -245,7 +267,7 @@ def test_nuts_laplace_init_uses_the_approximation():
 def test_nuts_to_arviz_dims_coords_and_netcdf_round_trip(tmp_path):
     sim = small_sim(n_traj=3)
     model = bm.CalibrationModel(
-        SMALL, {"gamma": bm.paths.TimeSpline(n_knots=4)}, bm.observe.Dirichlet(dist.LogNormal(7.0, 1.0))
+        SMALL, {"gamma": bm.paths.TimeSpline(n_knots=4)}, bm.observe.Dirichlet(dist.LogNormal(7.0, 1.0)), record_mu=True
     )
     fit = bm.fit_nuts(model, sim.data, num_chains=2, num_warmup=20, num_samples=10, progress_bar=False)
     tree = fit.to_arviz()
@@ -253,7 +275,8 @@ def test_nuts_to_arviz_dims_coords_and_netcdf_round_trip(tmp_path):
         assert group in tree.children, group
     post = tree["posterior"]
     det = tree["posterior_deterministic"]
-    assert det["gamma_path"].dims == ("chain", "draw", "trajectory", "time_step")
+    assert det["gamma_path"].dims == ("chain", "draw", "time_step")  # shared by the trajectories: once
+    assert tree["prior_deterministic"]["gamma_path"].dims == ("chain", "draw", "time_step")
     assert det["gamma_weights"].dims == ("chain", "draw", "gamma_knot")
     assert det["mu"].dims == ("chain", "draw", "trajectory", "time", "state")
     assert "obs_concentration" in post

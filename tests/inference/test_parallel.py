@@ -86,7 +86,7 @@ def test_parallel_chains_on_two_devices_match_sequential_and_sharded_data_is_par
     dump = tmp_path / "hlo"
     res = run_on_two_devices("""
         sim = bm.datasets.simulate(game, {"gamma": 1.2}, 4, bm.observe.Dirichlet(2000.0), seed=0)
-        model = bm.CalibrationModel(game, {"gamma": dist.LogNormal(0.0, 0.5)}, bm.observe.Dirichlet(2000.0))
+        model = bm.CalibrationModel(game, {"gamma": dist.LogNormal(0.0, 0.5)}, bm.observe.Dirichlet(2000.0), record_mu=True)
         kw = dict(num_chains=2, num_warmup=20, num_samples=20, progress_bar=False, seed=3)
         par = bm.fit_nuts(model, sim.data, chain_method="parallel", **kw)
         seq = bm.fit_nuts(model, sim.data, chain_method="sequential", **kw)

@@ -207,7 +207,7 @@ EULER = bm.games.LinearQuadratic(n_states=3, n_times=20, scheme="euler")  # unst
 def _euler_problem(prior, conc=15.0, n_traj=3):
     obs = bm.observe.Dirichlet(conc)
     sim = simulate(EULER, {"gamma": 0.52}, n_traj, obs, seed=1)
-    return bm.CalibrationModel(EULER, {"gamma": bm.paths.Constant(prior=prior)}, obs), sim.data
+    return bm.CalibrationModel(EULER, {"gamma": bm.paths.Constant(prior=prior)}, obs, record_mu=True), sim.data
 
 
 def test_failure_is_reported_with_status_and_fix():

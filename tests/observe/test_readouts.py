@@ -170,7 +170,8 @@ def test_model_likelihood_is_the_observation_of_the_readout():
     new_cases = Increments([-1.0, 0.0, 0.0], names=("new_cases",), nonnegative=True)
     data = _incidence_data(np.full((1, len(OBS_IDX), 1), 30.0))
     obs = Poisson(exposure=1000.0)
-    model = bm.CalibrationModel(SIR, {"beta": dist.LogNormal(0.0, 1.0)}, obs, readout=new_cases, mu0_source="data")
+    model = bm.CalibrationModel(SIR, {"beta": dist.LogNormal(0.0, 1.0)}, obs, readout=new_cases, mu0_source="data",
+                                record_mu=True)
     tr = trace(substitute(seed(model, 0), data=TRUTH)).get_trace(data)
     eq = bm.equilibrium(SIR, SIR.params(**TRUTH), data.mu0[0])
     s = np.asarray(eq.mu)[:, 0]
@@ -244,7 +245,7 @@ def test_simulated_flow_data_fit_with_their_readout():
                                times=SIR.time_grid[OBS_IDX], mu0=[[0.97, 0.03, 0.0]], seed=3)
     assert sim.data.state_names == ("new_cases",) and sim.data.kind == "counts"
     model = bm.CalibrationModel(SIR, {"beta": dist.LogNormal(0.0, 1.0)}, Poisson(exposure=5000.0),
-                                readout=new_cases, mu0_source="data")
+                                readout=new_cases, mu0_source="data", record_mu=True)
     fit = bm.fit_svi(model, sim.data, num_steps=150, learning_rate=0.05, seed=0)
     tree = fit.to_arviz(num_samples=50)
     assert tree["observed_data"]["obs"].dims == ("trajectory", "time", "observable")
