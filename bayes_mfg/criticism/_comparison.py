@@ -20,7 +20,10 @@ is scored by ``log mean_s p(y_unit | theta_s)`` over the draws of the fit withou
 most ``kfold`` bad units each is refitted alone (exact leave-one-out, ArviZ's *reloo*; the
 other units keep their PSIS estimate); with more, exact K-fold cross-validation of every unit
 (K refits) is cheaper. A warning says how many refits start before the first one, and a
-progress bar follows them.
+progress bar follows them. A NUTS refit is warm-started (:meth:`NUTSResult.refit
+<bayes_mfg.inference.NUTSResult.refit>`): its chains start at the fit's last draws with the
+fit's adapted mass matrix, and a short warm-up adapts only the step size; its draws are
+exact NUTS draws of the posterior without the unit.
 """
 
 from __future__ import annotations

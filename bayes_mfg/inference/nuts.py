@@ -141,13 +141,52 @@ class NUTSResult(Fit):
         tree["sample_stats"].attrs.update(self.failures.to_attrs())
         return tree
 
-    def refit(self, data: Observations) -> "NUTSResult":
+    def refit(self, data: Observations, *, warm_start: bool = True) -> "NUTSResult":
         """:func:`fit_nuts` of the same model with the same sampler settings and seed to ``data``
-        (without checkpoints)."""
+        (without checkpoints).
+
+        ``warm_start`` (default, for data close to the fitted ones such as a cross-validation
+        fold): every chain starts at this fit's last draw with its adapted inverse mass
+        matrix held fixed (``fit_nuts(warm_start=self)``), and the warm-up, which then only
+        adapts the step size, is :func:`warm_refit_warmup` iterations. The draws are exact
+        NUTS draws either way; False repeats the original cold start and warm-up.
+        """
         keys = ("num_chains", "num_warmup", "num_samples", "target_accept", "max_tree_depth", "dense_mass",
-                "chain_method", "init")
-        return fit_nuts(self.model, data, seed=self.seed, progress_bar=False,
-                        **{k: self.settings[k] for k in keys if k in self.settings})
+                "chain_method") + (() if warm_start else ("init",))
+        kw = {k: self.settings[k] for k in keys if k in self.settings}
+        if warm_start:
+            kw.update(num_warmup=warm_refit_warmup(kw.get("num_warmup", 500)), warm_start=self)
+        return fit_nuts(self.model, data, seed=self.seed, progress_bar=False, **kw)
+
+
+def warm_refit_warmup(num_warmup: int) -> int:
+    """Warm-up iterations of a warm-started refit: ``max(100, num_warmup // 4)``, at most
+    ``num_warmup`` (step-size adaptation alone: dual averaging settles in about 100)."""
+    return min(num_warmup, max(100, num_warmup // 4))
+
+
+def _warm_start_state(warm_start: Any, num_chains: int, dense_mass: bool, init: str, init_values: Any,
+                      checkpoint: Any) -> dict[str, Any] | None:
+    """Positions (unconstrained, one per chain), mean adapted inverse mass matrix and step size
+    of ``warm_start``'s last state; None without a warm start. Refuses what it cannot serve."""
+    if warm_start is None:
+        return None
+    if not isinstance(warm_start, NUTSResult):
+        raise TypeError(f"warm_start must be a NUTSResult (from fit_nuts), got {type(warm_start).__name__}")
+    if init != "prior" or init_values is not None or checkpoint is not None:
+        raise ValueError("warm_start replaces the initialisation: leave init='prior', init_values=None and checkpoint=None")
+    chains = warm_start.settings.get("num_chains")
+    if chains != num_chains:
+        raise ValueError(f"warm_start has {chains} chains, this fit num_chains={num_chains}: they must agree")
+    if bool(warm_start.settings.get("dense_mass")) != bool(dense_mass):
+        raise ValueError(f"warm_start was fitted with dense_mass={warm_start.settings.get('dense_mass')}, "
+                         f"this fit dense_mass={dense_mass}: they must agree")
+    last = warm_start.mcmc.last_state
+    adapt = last.adapt_state
+    batched = num_chains > 1  # the state has a leading chain axis
+    inverse_mass = {k: jnp.mean(v, axis=0) if batched else v for k, v in adapt.inverse_mass_matrix.items()}
+    step_size = float(jnp.mean(adapt.step_size))
+    return {"positions": last.z, "inverse_mass": inverse_mass, "step_size": step_size}
 
 
 def _laplace_starts(model: CalibrationModel, data: Observations, approx: LaplaceResult, chains: int, key: Any):
@@ -180,6 +219,7 @@ def fit_nuts(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int = 100,
     progress_bar: bool = True,
+    warm_start: NUTSResult | None = None,
 ) -> NUTSResult:
     """Sample the posterior with NUTS.
 
@@ -223,6 +263,12 @@ def fit_nuts(
         the run resumes from it: see :mod:`bayes_mfg.inference.checkpoint`.
     progress_bar
         NumPyro's progress bar.
+    warm_start
+        A :class:`NUTSResult` of the same model (same ``num_chains`` and ``dense_mass``)
+        on similar data, e.g. the full data for a cross-validation refit: each chain starts
+        at that fit's last draw, the inverse mass matrix is its adapted one (the chains'
+        mean) held fixed, and the warm-up adapts only the step size (from its adapted
+        one). Excludes ``init="laplace"``, ``init_values`` and ``checkpoint``.
 
     Returns
     -------
@@ -257,6 +303,7 @@ def fit_nuts(
         raise ValueError(f"target_accept must be in (0, 1), got {target_accept}")
     check_choice("chain_method", chain_method, CHAIN_METHODS)
     check_choice("init", init, NUTS_INITS)
+    warm = _warm_start_state(warm_start, num_chains, dense_mass, init, init_values, checkpoint)
     start = init_strategy(model, data, init_values, "fit_nuts")
     sharded = is_sharded(data)
     if sharded and num_chains > 1 and chain_method == "parallel":
@@ -273,10 +320,15 @@ def fit_nuts(
         chain_method = "parallel" if jax.local_device_count() >= num_chains and not sharded else "sequential"
     settings = {"num_chains": num_chains, "num_warmup": num_warmup, "num_samples": num_samples, "target_accept": target_accept,
                 "max_tree_depth": max_tree_depth, "dense_mass": dense_mass, "chain_method": chain_method,
-                "init": init, "init_values": repr(init_values), "checkpoint_every": checkpoint_every if path else 0}
+                "init": init, "init_values": repr(init_values), "checkpoint_every": checkpoint_every if path else 0,
+                **({"warm_start": True} if warm is not None else {})}
     fp = ckpt.fingerprint(model, data, {**settings, "seed": seed}) if path else ""
 
     def make_kernel(inverse_mass, fn=model):
+        if warm is not None:  # the warm start's positions, mass matrix (fixed) and step size
+            return _IterationNUTS(fn, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
+                                  dense_mass=dense_mass, init_strategy=start, inverse_mass_matrix=warm["inverse_mass"],
+                                  adapt_mass_matrix=False, step_size=warm["step_size"])
         return _IterationNUTS(fn, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
                               dense_mass=dense_mass, init_strategy=start,
                               inverse_mass_matrix=None if inverse_mass is None else jnp.asarray(inverse_mass))
@@ -294,7 +346,7 @@ def fit_nuts(
     segment = min(checkpoint_every, num_samples) if path else num_samples
     mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=segment, num_chains=num_chains, chain_method=chain_method,
                 progress_bar=progress_bar, jit_model_args=data_as_argument(model, data, "fit_nuts"))
-    init_params = None
+    init_params = None if warm is None else warm["positions"]
     if approx is not None:
         init_params = _laplace_starts(model, data, approx, num_chains, jax.random.PRNGKey(seed + 1))
     with recording("initialisation") as rec, explaining_failed_starts("fit_nuts", rec):
