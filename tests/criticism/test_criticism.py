@@ -240,6 +240,7 @@ def test_pointwise_units_and_constant_units(lq):
     assert np.all(res.pareto_k[::20] == 0)
 
 
+@pytest.mark.slow  # 28 s in CI (suite budget); run with -m slow
 def test_compare_refuses_a_single_fit_and_fits_to_different_data(lq):
     sim, _, model, fit = lq
     with pytest.raises(ValueError, match="at least 2"):

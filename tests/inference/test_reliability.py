@@ -296,6 +296,7 @@ def test_failure_message_names_non_finite_proposals_as_such():
     assert "gamma non-finite" in text and "[inf" not in text and "beta in [0.1, 0.2]" in text
 
 
+@pytest.mark.slow  # 33 s in CI (suite budget: 946 s against 900 s); run with -m slow
 def test_nuts_over_a_failing_region_rejects_counts_and_warns():
     model, data = _euler_problem(dist.Uniform(0.1, 2.0))
     with pytest.warns(RuntimeWarning, match=r"proposals \(.*warmup.*\) hit a failed equilibrium solve"):

@@ -31,6 +31,7 @@ def fits():
     return _fits(20, 20, cold=False)
 
 
+@pytest.mark.slow  # 50 s in CI (suite budget); run with -m slow
 def test_a_warm_refit_starts_from_the_fit_and_keeps_its_mass_matrix(fits):
     full, warm, _ = fits
     assert warm.settings["warm_start"] is True and "warm_start" not in full.settings
@@ -52,6 +53,7 @@ def test_a_warm_refit_samples_the_same_fold_posterior_as_a_cold_one():
     assert warm.num_divergences == 0
 
 
+@pytest.mark.slow  # shares the 50 s fixture above
 def test_warm_start_refuses_what_it_cannot_serve(fits):
     full, _, _ = fits
     with pytest.raises(ValueError, match="warm_start has 2 chains"):
